@@ -1,4 +1,4 @@
-"""Tokens and word forms shared by scoring and search: one normalisation everywhere.
+"""Tokens and word forms shared by the search index and topic scoring: one normalisation.
 
 Russian words are lemmatised with pymorphy3 (cached: news reuses a small vocabulary);
 ё is folded to е and case is ignored. Kazakh and English words are folded only.
