@@ -225,6 +225,7 @@ class Outbox(SQLModel, table=True):
     claimed_at: datetime | None = _ts()
     claimed_by: str | None = None
     message_ids: list[int] = _json()
+    parts: list[str] = _json()  # the rendered messages (HTML), fixed when the row is written
     parts_sent: int = 0
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
