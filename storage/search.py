@@ -1,0 +1,285 @@
+"""Full-text search over stored items: SQLite FTS5 or a PostgreSQL tsvector with a GIN index.
+
+Both indexes hold the same normalised text (`index_text`: lemmas, ё→е, lower-case), written
+by `index_items` inside the item's own transaction; the query side normalises the same way
+(storage.query). Nothing backend-specific leaves this module.
+
+Ranking: the most recent `CANDIDATES` matching items are ranked by relevance (bm25 /
+ts_rank, scaled to the best match), recency and topic score; on-topic items win ties.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import Item, ItemTopic, Source, UTCDateTime
+from storage.query import Query, fts5_expression, index_terms, parse, tsquery_expression
+from storage.text import fold
+
+CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
+MAX_INDEXED_CHARS = 20_000
+RECENCY_WEIGHT = 0.35
+RECENCY_HALF_LIFE_DAYS = 30.0
+TOPIC_WEIGHT = 0.25
+REINDEX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result as the bot and the terminal show it."""
+
+    item_id: int
+    title: str
+    url: str
+    source: str
+    published_at: datetime
+    topics: tuple[str, ...]  # on-topic topic ids, best first
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: list[Hit]
+    query_hint: str | None = None  # a hint code from storage.query (e.g. "bad_since")
+
+    def total_pages(self, per_page: int) -> int:
+        return max(1, math.ceil(self.total / per_page))
+
+
+def index_text(text: str) -> str:
+    """`text` as the index stores it: its normalised words joined by spaces."""
+    return " ".join(index_terms(text[:MAX_INDEXED_CHARS]))
+
+
+# ---------------------------------------------------------------- writing the index
+
+_FTS5_DELETE = sa.text("DELETE FROM item_fts WHERE rowid = :id")
+_FTS5_INSERT = sa.text("INSERT INTO item_fts (rowid, title, body) VALUES (:id, :title, :body)")
+_PG_UPSERT = sa.text(
+    "INSERT INTO item_search (item_id, tsv) VALUES (:id, "
+    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+    " ON CONFLICT (item_id) DO UPDATE SET tsv = excluded.tsv"
+)
+
+
+def index_rows(items: Iterable[Item]) -> list[dict[str, object]]:
+    """The index rows of `items` (ids set): what `index_items` writes, for bulk loaders too."""
+    return [
+        {"id": item.id, "title": index_text(item.title), "body": index_text(item.text or "")}
+        for item in items
+    ]
+
+
+async def index_items(session: AsyncSession, items: Sequence[Item]) -> None:
+    """Add or refresh the index rows of `items` in the session's transaction (no commit)."""
+    rows = index_rows(item for item in items if item.id is not None)
+    if not rows:
+        return
+    if session.bind.dialect.name == "sqlite":
+        await session.exec(_FTS5_DELETE, params=[{"id": row["id"]} for row in rows])
+        await session.exec(_FTS5_INSERT, params=rows)
+    else:
+        await session.exec(_PG_UPSERT, params=rows)
+
+
+async def reindex(db: Database, batch: int = REINDEX_BATCH) -> int:
+    """Rebuild the index rows of every stored item (after a normalisation change); returns
+    how many were indexed. Rows of items that are gone are dropped."""
+    done = 0
+    last_id = 0
+    async with db.session() as session:
+        if db.dialect == "sqlite":
+            await session.exec(
+                sa.text("DELETE FROM item_fts WHERE rowid NOT IN (SELECT id FROM item)")
+            )
+        await session.commit()
+        while True:
+            result = await session.exec(
+                sa.select(Item).where(Item.id > last_id).order_by(Item.id).limit(batch)
+            )
+            items = list(result.scalars())
+            if not items:
+                return done
+            await index_items(session, items)
+            await session.commit()
+            done += len(items)
+            last_id = items[-1].id or last_id
+            session.expunge_all()
+
+
+# ---------------------------------------------------------------- reading it
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    item_id: int
+    relevance: float
+    published_at: datetime
+
+
+async def search(
+    db: Database,
+    query_text: str,
+    *,
+    page: int = 1,
+    per_page: int = 5,
+    now: datetime | None = None,
+) -> SearchPage:
+    """One page of results for what a user typed; never raises on any input."""
+    from storage.orgs import alias_synonyms  # orgs uses this module's hits: import late
+
+    now = now or datetime.now(UTC)
+    async with db.session() as session:
+        query = parse(query_text, now=now, synonyms=await alias_synonyms(session))
+        if not query.searchable:
+            return SearchPage(0, [], query.hint)
+        source_ids = await _source_ids(session, query.source) if query.source else None
+        if source_ids == []:
+            return SearchPage(0, [], "unknown_source")
+        statement, params = _candidate_statement(session, query, source_ids)
+        rows = (await session.exec(statement, params={**params, "cap": CANDIDATES})).all()
+        candidates = [_Candidate(row.id, float(row.rel or 0.0), row.published_at) for row in rows]
+        total = len(candidates)
+        if total >= CANDIDATES:
+            count_statement, _ = _candidate_statement(session, query, source_ids, count=True)
+            total = (await session.exec(count_statement, params=params)).scalar_one()
+        ranked = await _rank(session, candidates, now)
+        start = max(page - 1, 0) * per_page
+        hits = await load_hits(session, ranked[start : start + per_page])
+    return SearchPage(total, hits, query.hint)
+
+
+async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
+    """Sources whose name or URL contains `needle` (compared folded, so Курсив = курсив)."""
+    rows = (await session.exec(sa.select(Source.id, Source.name, Source.url))).all()
+    return [row.id for row in rows if needle in fold(row.name) or needle in fold(row.url)]
+
+
+def _filters(query: Query, source_ids: list[int] | None) -> tuple[list[str], dict[str, object]]:
+    """Fixed SQL fragments over `item AS i` for the query's filters, and their parameters."""
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+    if query.lang:
+        clauses.append("i.lang = :lang")
+        params["lang"] = query.lang
+    if query.since:
+        clauses.append("i.published_at >= :since")
+        params["since"] = query.since
+    if source_ids is not None:
+        clauses.append("i.source_id IN :source_ids")
+        params["source_ids"] = source_ids
+    if query.topic:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM item_topic t WHERE t.item_id = i.id"
+            " AND t.topic_id = :topic AND t.on_topic)"
+        )
+        params["topic"] = query.topic
+    return clauses, params
+
+
+def _candidate_statement(
+    session: AsyncSession, query: Query, source_ids: list[int] | None, *, count: bool = False
+) -> tuple[sa.TextClause, dict[str, object]]:
+    """The statement listing the newest matches (id, rel, published_at), or counting them."""
+    clauses, params = _filters(query, source_ids)
+    if not query.groups:
+        select = "i.id AS id, 0.0 AS rel, i.published_at AS published_at"
+        source = "item AS i"
+        order = "i.published_at DESC"
+    elif session.bind.dialect.name == "sqlite":
+        select = "item_fts.rowid AS id, -bm25(item_fts, 4.0, 1.0) AS rel, i.published_at"
+        source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
+        clauses.insert(0, "item_fts MATCH :match")
+        params["match"] = fts5_expression(query)
+        order = "item_fts.rowid DESC"
+    else:
+        select = "s.item_id AS id, s.tsv AS tsv, i.published_at"
+        source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
+        clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
+        params["match"] = tsquery_expression(query)
+        order = "s.item_id DESC"
+    where = " AND ".join(clauses) or "1 = 1"
+    if count:
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
+    else:
+        sql = f"SELECT {select} FROM {source} WHERE {where} ORDER BY {order} LIMIT :cap"
+        if "tsv" in select:  # rank only the rows kept, not every match
+            sql = (
+                "SELECT c.id, ts_rank(c.tsv, to_tsquery('simple', :match)) AS rel,"
+                f" c.published_at FROM ({sql}) AS c"
+            )
+    statement = sa.text(sql)
+    if query.since:
+        statement = statement.bindparams(sa.bindparam("since", type_=UTCDateTime()))
+    if source_ids is not None:
+        statement = statement.bindparams(sa.bindparam("source_ids", expanding=True))
+    if not count:
+        statement = statement.columns(
+            sa.column("id", sa.Integer), sa.column("rel", sa.Float),
+            sa.column("published_at", UTCDateTime()),
+        )
+    return statement, params
+
+
+async def _rank(session: AsyncSession, candidates: list[_Candidate], now: datetime) -> list[int]:
+    """Candidate ids best first: relevance + recency + topic score, on-topic first on ties."""
+    if not candidates:
+        return []
+    topic_rows = (
+        await session.exec(
+            sa.select(
+                ItemTopic.item_id,
+                sa.func.max(ItemTopic.score),
+                sa.func.max(sa.cast(ItemTopic.on_topic, sa.Integer)),
+            )
+            .where(ItemTopic.item_id.in_([c.item_id for c in candidates]))
+            .group_by(ItemTopic.item_id)
+        )
+    ).all()
+    topic = {row[0]: (float(row[1] or 0.0), bool(row[2])) for row in topic_rows}
+    best = max(c.relevance for c in candidates) or 1.0
+
+    def key(candidate: _Candidate) -> tuple[float, bool, datetime]:
+        score, on_topic = topic.get(candidate.item_id, (0.0, False))
+        age_days = max((now - candidate.published_at).total_seconds() / 86400, 0.0)
+        recency = RECENCY_HALF_LIFE_DAYS / (RECENCY_HALF_LIFE_DAYS + age_days)
+        total = candidate.relevance / best + RECENCY_WEIGHT * recency + TOPIC_WEIGHT * score
+        return round(total, 6), on_topic, candidate.published_at
+
+    return [c.item_id for c in sorted(candidates, key=key, reverse=True)]
+
+
+async def load_hits(session: AsyncSession, item_ids: Sequence[int]) -> list[Hit]:
+    """The hits for `item_ids`, in that order (ids of deleted items are skipped)."""
+    if not item_ids:
+        return []
+    rows = (
+        await session.exec(
+            sa.select(Item.id, Item.title, Item.url, Item.published_at, Source.name)
+            .join(Source, Source.id == Item.source_id)
+            .where(Item.id.in_(item_ids))
+        )
+    ).all()
+    topic_rows = (
+        await session.exec(
+            sa.select(ItemTopic.item_id, ItemTopic.topic_id)
+            .where(ItemTopic.item_id.in_(item_ids), ItemTopic.on_topic)
+            .order_by(ItemTopic.item_id, ItemTopic.score.desc())
+        )
+    ).all()
+    topics: dict[int, list[str]] = {}
+    for item_id, topic_id in topic_rows:
+        topics.setdefault(item_id, []).append(topic_id)
+    by_id = {
+        row.id: Hit(row.id, row.title, row.url, row.name, row.published_at,
+                    tuple(topics.get(row.id, ())))
+        for row in rows
+    }
+    return [by_id[item_id] for item_id in item_ids if item_id in by_id]

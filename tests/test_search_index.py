@@ -1,0 +1,154 @@
+"""Search through the real index on SQLite (FTS5) and PostgreSQL (tsvector): word forms, ё,
+languages, filters, organisation aliases, ranking and clean-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from storage.db import Database
+from storage.models import Item, ItemOrg, ItemTopic, Source
+from storage.orgs import org_ids
+from storage.search import index_items, reindex, search
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+async def add_items(db: Database, *items: dict[str, object], source: str = "Kursiv",
+                    url: str = "https://kz.kursiv.media/feed/") -> list[int]:
+    """Store items (title, text, lang, days_ago, topics={id: score}, orgs=[key]) the way
+    the ingest does: rows, topic scores, organisations and index rows in one transaction."""
+    async with db.session() as session:
+        feed = (await session.exec(sa.select(Source).where(Source.url == url))).scalar()
+        if feed is None:
+            feed = Source(name=source, url=url)
+            session.add(feed)
+            await session.flush()
+        rows = []
+        for n, spec in enumerate(items):
+            key = f"{url}#{spec['title']}#{n}"
+            row = Item(source_id=feed.id, guid_key=key, url_key=key, url=f"https://x.kz/{n}",
+                       title=str(spec["title"]), text=str(spec.get("text", "")),
+                       lang=str(spec.get("lang", "ru")), content_hash=key,
+                       published_at=NOW - timedelta(days=float(spec.get("days_ago", 1))))
+            session.add(row)
+            rows.append((row, spec))
+        await session.flush()
+        for row, spec in rows:
+            for topic_id, score in dict(spec.get("topics", {})).items():
+                session.add(ItemTopic(item_id=row.id, topic_id=topic_id, score=score,
+                                      on_topic=score >= 0.5))
+            ids = await org_ids(session, list(spec.get("orgs", [])))
+            for org_id in ids.values():
+                session.add(ItemOrg(item_id=row.id, org_id=org_id))
+        await index_items(session, [row for row, _ in rows])
+        await session.commit()
+        return [row.id for row, _ in rows]
+
+
+async def titles(db: Database, query: str, **kw: object) -> list[str]:
+    page = await search(db, query, now=NOW, per_page=20, **kw)
+    return [hit.title for hit in page.hits]
+
+
+async def test_russian_word_forms_and_yo(db: Database) -> None:
+    await add_items(
+        db,
+        {"title": "Энергетики Казахстана обсудили тарифы"},
+        {"title": "Новая энергетическая стратегия", "text": "Правительство утвердило"},
+        {"title": "Зелёная экономика: итоги года"},
+        {"title": "Футбол: итоги тура"},
+    )
+    assert set(await titles(db, "энергетика")) == {
+        "Энергетики Казахстана обсудили тарифы", "Новая энергетическая стратегия"}
+    assert await titles(db, "зеленой экономики") == ["Зелёная экономика: итоги года"]
+    assert await titles(db, "ЗЕЛЁНАЯ") == ["Зелёная экономика: итоги года"]
+    assert await titles(db, "энергетика футбол") == []  # every word must match
+
+
+async def test_kazakh_and_english_items(db: Database) -> None:
+    await add_items(
+        db,
+        {"title": "Қазақстанның жасыл экономикасы дамып келеді", "lang": "kk"},
+        {"title": "Kazakhstan expands renewable energy capacity", "lang": "en"},
+    )
+    assert await titles(db, "Қазақстан жасыл") == ["Қазақстанның жасыл экономикасы дамып келеді"]
+    assert await titles(db, "renewable energies") == [
+        "Kazakhstan expands renewable energy capacity"]
+
+
+async def test_phrases_exclusions_and_filters(db: Database) -> None:
+    await add_items(
+        db,
+        {"title": "Зелёная энергетика растёт", "topics": {"green": 0.9}, "days_ago": 2},
+        {"title": "Энергетика и уголь", "topics": {"green": 0.2}, "days_ago": 20},
+        {"title": "Энергетика зелёной зоны", "days_ago": 40, "lang": "kk"},
+    )
+    await add_items(db, {"title": "Энергетика на Tengri"}, source="Tengrinews",
+                    url="https://tengrinews.kz/rss")
+    assert await titles(db, '"зелёная энергетика"') == ["Зелёная энергетика растёт"]
+    assert "Энергетика и уголь" not in await titles(db, "энергетика -уголь")
+    assert await titles(db, "энергетика topic:green") == ["Зелёная энергетика растёт"]
+    assert await titles(db, "энергетика source:tengri") == ["Энергетика на Tengri"]
+    assert await titles(db, "энергетика lang:kk") == ["Энергетика зелёной зоны"]
+    assert set(await titles(db, "энергетика since:7d")) == {
+        "Зелёная энергетика растёт", "Энергетика на Tengri"}
+    assert set(await titles(db, "since:2026-10-20")) == {
+        "Зелёная энергетика растёт", "Энергетика и уголь", "Энергетика на Tengri"}
+    page = await search(db, "энергетика source:nowhere", now=NOW)
+    assert (page.total, page.query_hint) == (0, "unknown_source")
+    page = await search(db, "энергетика since:вчера", now=NOW)
+    assert page.query_hint == "bad_since" and page.total == 4
+
+
+async def test_ranking_relevance_recency_and_topic(db: Database) -> None:
+    await add_items(
+        db,
+        {"title": "Ветер", "text": "Про погоду", "days_ago": 1},
+        {"title": "Ветер", "text": "Про погоду", "days_ago": 1, "topics": {"green": 0.8}},
+        {"title": "Ветровая электростанция", "text": "ветер ветер ветряки", "days_ago": 300},
+    )
+    page = await search(db, "ветер", now=NOW)
+    assert page.total == 3
+    assert page.hits[0].topics == ("green",)  # on-topic first when the rest ties
+    assert page.hits[-1].title == "Ветровая электростанция"  # a year old
+
+
+async def test_org_aliases_expand_across_languages(db: Database) -> None:
+    from storage.orgs import add_alias
+
+    await add_items(
+        db,
+        {"title": "Саммит ШОС в Астане", "orgs": ["sco"]},
+        {"title": "SCO ministers meet in Astana", "lang": "en"},
+        {"title": "ШЫҰ саммиті Астанада өтті", "lang": "kk"},
+        {"title": "Шанхайская организация сотрудничества расширяется"},
+    )
+    async with db.session() as session:
+        sco = (await org_ids(session, ["sco"]))["sco"]
+    for alias in ("ШОС", "SCO", "ШЫҰ", "Шанхайская организация сотрудничества"):
+        await add_alias(db, sco, alias, actor=1)
+    for query in ("ШОС", "sco", "шыұ", "шанхайской организации сотрудничества"):
+        assert len(await titles(db, query)) == 4, query
+    assert set(await titles(db, "ШОС Астана")) == {  # Астанада: the Kazakh locative
+        "Саммит ШОС в Астане", "ШЫҰ саммиті Астанада өтті"}
+
+
+async def test_pages_and_totals(db: Database) -> None:
+    await add_items(db, *({"title": f"Солнечная станция №{n}", "days_ago": n} for n in range(12)))
+    first = await search(db, "солнечный", now=NOW, page=1, per_page=5)
+    third = await search(db, "солнечный", now=NOW, page=3, per_page=5)
+    assert (first.total, len(first.hits), len(third.hits)) == (12, 5, 2)
+    assert first.hits[0].title == "Солнечная станция №0"
+    assert first.hits[0].source == "Kursiv"
+
+
+async def test_deleted_items_leave_the_index_and_reindex_rebuilds(db: Database) -> None:
+    ids = await add_items(db, {"title": "Водород"}, {"title": "Водородная долина"})
+    async with db.session() as session:
+        await session.exec(sa.delete(Item).where(Item.id == ids[0]))
+        await session.commit()
+    assert await titles(db, "водород") == ["Водородная долина"]
+    assert await reindex(db) == 1
+    assert await titles(db, "водород") == ["Водородная долина"]
