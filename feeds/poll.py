@@ -1,0 +1,245 @@
+"""The poll job: fetch due outlets, keep what is new, classify it, store it, reschedule.
+
+Each outlet's poll ends in exactly one bookkeeping write (success or failure), after its new
+items are stored one transaction each: a kill in between loses nothing that was committed,
+and the next poll (validators not yet updated) refetches and skips what is already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from feeds.fetch import Fetcher, FetchError, FetchResult
+from feeds.normalize import NormalItem, normalize_entry
+from feeds.parse import FeedError, parse_feed
+from storage.db import Database
+from storage.items import (
+    ItemRecord,
+    TopicScore,
+    existing_keys,
+    guid_key,
+    store_items,
+    url_key,
+)
+from storage.models import Source, utcnow
+from storage.sources import due_sources, list_sources, record_failure, record_success
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+MAX_SERVER_DELAY = timedelta(hours=24)  # a Retry-After / max-age beyond this is ignored
+
+
+class Classifier(Protocol):
+    """What the poller needs of `topics.Classifier`."""
+
+    topic_ids: list[str]
+
+    def classify_many(self, items: Sequence[tuple[str, str, str | None]]) -> list[Any]: ...
+
+
+ClassifierProvider = Callable[[], Classifier]
+Progress = Callable[["SourceOutcome"], None]
+
+
+@dataclass
+class SourceOutcome:
+    source_id: int
+    name: str
+    ok: bool
+    new: int = 0
+    duplicate: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    next_poll_at: datetime | None = None
+
+
+@dataclass
+class PollSummary:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def duplicate(self) -> int:
+        return sum(o.duplicate for o in self.outcomes)
+
+    @property
+    def not_modified(self) -> int:
+        return sum(1 for o in self.outcomes if o.not_modified)
+
+
+def backoff_delay(interval: float, failures: int, cap: timedelta = MAX_BACKOFF) -> timedelta:
+    """Wait after the `failures`-th failure in a row: the poll interval doubled each time,
+    at most `cap`. Retried for ever: an outlet is never dropped."""
+    exponent = min(max(failures - 1, 0), 30)
+    return min(cap, timedelta(seconds=interval * 2**exponent))
+
+
+def _records(source: Source, items: Sequence[NormalItem], classifier: Classifier,
+             fetched_at: datetime) -> list[ItemRecord]:
+    results = classifier.classify_many([(i.title, i.text, i.lang) for i in items])
+    records = []
+    for item, result in zip(items, results, strict=True):
+        scores = [
+            TopicScore(topic_id, float(result.scores.get(topic_id, 0.0)),
+                       topic_id in result.topics, list(result.why.get(topic_id, [])))
+            for topic_id in classifier.topic_ids
+        ]
+        assert source.id is not None
+        records.append(ItemRecord(
+            source_id=source.id, guid=item.guid, url=item.url, title=item.title,
+            text=item.text, lang=item.lang, published_at=item.published_at,
+            content_hash=item.content_hash, near_key=item.near_key, scores=scores,
+            orgs=dict(result.orgs), fetched_at=fetched_at,
+        ))
+    return records
+
+
+def _unique(source_id: int, items: Sequence[NormalItem],
+            ) -> tuple[list[NormalItem], list[tuple[str, str]]]:
+    """Drop repeats inside one feed (same guid or URL); returns (kept, their keys)."""
+    seen: set[str] = set()
+    kept, keys = [], []
+    for item in items:
+        guid = guid_key(source_id, item.guid)
+        pair = (guid, url_key(item.url, guid))
+        if seen.intersection(pair):
+            continue
+        seen.update(pair)
+        kept.append(item)
+        keys.append(pair)
+    return kept, keys
+
+
+class Poller:
+    """Polls outlets. `classifier_provider()` is called for every batch, so a topic tuned by
+    an admin applies from the next poll on."""
+
+    def __init__(self, db: Database, fetcher: Fetcher, classifier_provider: ClassifierProvider,
+                 *, clock: Callable[[], datetime] = utcnow, jitter: float = 0.1,
+                 start_spread: float = 3.0, rng: random.Random | None = None) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.classifier_provider = classifier_provider
+        self.clock = clock
+        self.jitter = jitter
+        self.start_spread = start_spread
+        self.rng = rng or random.Random()
+        # SQLite has one writer: storing outlets one at a time avoids lock waits.
+        self._store_slots = asyncio.Semaphore(1 if db.dialect == "sqlite" else 4)
+
+    async def poll_due(self, now: datetime | None = None) -> PollSummary:
+        """Poll every enabled outlet whose time has come, starts spread by a small jitter."""
+        sources = await due_sources(self.db, now or self.clock())
+        return await self._poll_many(sources, None, self.start_spread)
+
+    async def poll_all(self, sources: Sequence[Source] | None = None,
+                       progress: Progress | None = None) -> PollSummary:
+        """Poll `sources` (default: every enabled outlet) now, whatever their schedule."""
+        if sources is None:
+            sources = await list_sources(self.db, enabled_only=True)
+        return await self._poll_many(sources, progress, 0.0)
+
+    async def _poll_many(self, sources: Sequence[Source], progress: Progress | None,
+                         spread: float) -> PollSummary:
+        async def one(source: Source) -> SourceOutcome:
+            if spread:
+                await asyncio.sleep(self.rng.uniform(0, spread))
+            outcome = await self.poll_source(source)
+            if progress:
+                progress(outcome)
+            return outcome
+
+        return PollSummary(list(await asyncio.gather(*(one(s) for s in sources))))
+
+    def _jittered(self, delay: timedelta) -> timedelta:
+        return delay * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+    async def poll_source(self, source: Source) -> SourceOutcome:
+        """Poll one outlet and record the outcome on its row; never raises for a bad feed."""
+        assert source.id is not None
+        started = self.clock()
+        try:
+            result = await self.fetcher.fetch(source.url, etag=source.etag,
+                                              last_modified=source.last_modified)
+            outcome = await self._ingest(source, result, started)
+        except (FetchError, FeedError) as error:
+            return await self._failed(source, started, error.message,
+                                      getattr(error, "retry_after", None))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a bug or a store outage must not stop the other outlets
+            log.exception("polling %s failed", source.url)
+            return await self._failed(source, started, f"internal error: {error}", None)
+        delay = timedelta(seconds=source.poll_interval)
+        hint = max(result.max_age or 0, result.retry_after or 0)
+        if hint:
+            delay = max(delay, min(timedelta(seconds=hint), MAX_SERVER_DELAY))
+        outcome.next_poll_at = started + self._jittered(delay)
+        await record_success(self.db, source.id, now=started, next_poll_at=outcome.next_poll_at,
+                             etag=result.etag, last_modified=result.last_modified,
+                             new_items=outcome.new)
+        return outcome
+
+    async def _ingest(self, source: Source, result: FetchResult,
+                      fetched_at: datetime) -> SourceOutcome:
+        assert source.id is not None
+        outcome = SourceOutcome(source.id, source.name, ok=True)
+        if result.not_modified:
+            outcome.not_modified = True
+            return outcome
+        items = await asyncio.to_thread(self._parse, source, result, fetched_at)
+        unique, keys = _unique(source.id, items)
+        # only entries not yet stored are classified: a re-poll of a known feed is cheap
+        known = await existing_keys(self.db, [g for g, _ in keys], [u for _, u in keys])
+        fresh = [item for item, (guid, url) in zip(unique, keys, strict=True)
+                 if guid not in known and url not in known]
+        outcome.duplicate = len(items) - len(fresh)
+        if not fresh:
+            return outcome
+        classifier = self.classifier_provider()
+        records = await asyncio.to_thread(_records, source, fresh, classifier, fetched_at)
+        async with self._store_slots:
+            stored = await store_items(self.db, records)
+        outcome.new = stored.new
+        outcome.duplicate += stored.duplicate
+        return outcome
+
+    @staticmethod
+    def _parse(source: Source, result: FetchResult, fetched_at: datetime) -> list[NormalItem]:
+        feed = parse_feed(result.body, content_type=result.content_type, url=result.url)
+        items = [normalize_entry(entry, default_lang=source.lang, fetched_at=fetched_at,
+                                 base_url=result.url) for entry in feed.entries]
+        return [item for item in items if item is not None]
+
+    async def _failed(self, source: Source, now: datetime, message: str,
+                      retry_after: float | None) -> SourceOutcome:
+        assert source.id is not None
+        failures = source.error_count + 1
+        delay = self._jittered(backoff_delay(source.poll_interval, failures))
+        delay = min(delay, MAX_BACKOFF)
+        if retry_after:
+            delay = max(delay, min(timedelta(seconds=retry_after), MAX_SERVER_DELAY))
+        next_poll_at = now + delay
+        log.info("outlet %s failed (%d in a row): %s", source.name, failures, message)
+        await record_failure(self.db, source.id, now=now, next_poll_at=next_poll_at,
+                             error=message)
+        return SourceOutcome(source.id, source.name, ok=False, error=message,
+                             next_poll_at=next_poll_at)
