@@ -1,0 +1,159 @@
+"""Wiring: database, topics, feeds, the aiogram Bot and Dispatcher, the scheduler, and the
+long-polling or webhook loop. `create_bot` / `create_dispatcher` are also what the tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, LinkPreviewOptions
+
+from bot.config import Settings
+from bot.delivery import Deliverer, RateLimiter
+from bot.handlers import all_routers
+from bot.i18n import LANGUAGES, t
+from bot.middlewares import LanguageMiddleware, update_chat_id
+from storage.chats import chat_lang
+from storage.db import Database
+
+log = logging.getLogger("newsbot.bot")
+
+# Commands shown in Telegram's menu (admin commands are listed by /help for admins only).
+MENU_COMMANDS = ("digest", "latest", "search", "org", "topics", "settings", "lang", "help")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_bot(settings: Settings) -> Bot:
+    """The Bot: HTML parse mode, link previews off, Bot API base from TELEGRAM_API_BASE."""
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
+        ),
+    )
+
+
+def create_dispatcher(
+    *,
+    db: Database,
+    settings: Settings,
+    topic_service: Any,
+    fetcher: Any,
+    bot: Bot,
+    clock: Callable[[], datetime] = utc_now,
+    deliverer: Deliverer | None = None,
+    **extra: Any,
+) -> Dispatcher:
+    """The Dispatcher with every router, the language middleware and the workflow data
+    (db, settings, topic_service, fetcher, clock, deliverer) that handlers receive."""
+    if deliverer is None:
+        deliverer = Deliverer(db, bot, RateLimiter(settings.send_rate_per_second), clock=clock)
+    dp = Dispatcher(
+        db=db, settings=settings, topic_service=topic_service, fetcher=fetcher, clock=clock,
+        deliverer=deliverer, **extra,
+    )
+    dp.update.outer_middleware(LanguageMiddleware())
+    dp.include_routers(*all_routers())
+    dp.errors.register(_on_error)
+    return dp
+
+
+async def _on_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
+    """Log the failure (the token is redacted by the log filter) and apologise to the user:
+    a user never sees a traceback and never gets silence."""
+    log.error("update %s failed: %r", event.update.update_id, event.exception,
+              exc_info=event.exception)
+    chat_id = update_chat_id(event.update)
+    if chat_id is None:
+        return True
+    try:
+        if event.update.callback_query is not None:
+            await event.update.callback_query.answer()
+        lang = await chat_lang(db, chat_id) or "ru"
+        await bot.send_message(chat_id, t("common.error", lang))
+    except Exception:  # the apology itself failed (blocked chat, network): log only
+        log.warning("could not apologise in chat %s", chat_id, exc_info=True)
+    return True
+
+
+async def set_commands(bot: Bot) -> None:
+    """Register the command menu in Russian (also the default), Kazakh and English."""
+    for lang in LANGUAGES:
+        commands = [BotCommand(command=c, description=t(f"menu.{c}", lang)) for c in MENU_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+    await bot.set_my_commands(
+        [BotCommand(command=c, description=t(f"menu.{c}", "ru")) for c in MENU_COMMANDS],
+        scope=BotCommandScopeDefault(),
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Start everything and serve until interrupted."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    from bot.scheduler import create_scheduler
+    from feeds import Fetcher, sync_sources
+    from storage.orgs import sync_gazetteer
+    from topics import TopicService, load_gazetteer
+
+    db = Database(settings.database_url)
+    await db.upgrade()
+    topic_service = TopicService(db, settings.seeds_dir)
+    await topic_service.load()
+    await sync_sources(db, settings.sources_file)
+    async with db.session() as session:
+        await sync_gazetteer(session, load_gazetteer(settings.seeds_dir).entries)
+        await session.commit()
+
+    async with Fetcher() as fetcher:
+        bot = create_bot(settings)
+        dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,
+                               fetcher=fetcher, bot=bot)
+        deliverer: Deliverer = dp["deliverer"]
+        scheduler = create_scheduler(db=db, settings=settings, bot=bot, deliverer=deliverer,
+                                     topic_service=topic_service, fetcher=fetcher, clock=utc_now)
+        await set_commands(bot)
+        scheduler.start()
+        try:
+            if settings.webhook_url:
+                await bot.set_webhook(settings.webhook_url, drop_pending_updates=False)
+                app = web.Application()
+                SimpleRequestHandler(dispatcher=dp, bot=bot).register(app, path=_webhook_path(
+                    settings.webhook_url))
+                setup_application(app, dp, bot=bot)
+                runner = web.AppRunner(app)
+                await runner.setup()
+                await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+                log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+                await asyncio.Event().wait()
+            else:
+                await bot.delete_webhook(drop_pending_updates=False)
+                log.info("long polling started")
+                await dp.start_polling(bot, handle_signals=True)
+        finally:
+            scheduler.shutdown(wait=False)
+            await bot.session.close()
+            await db.dispose()
+
+
+def _webhook_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"

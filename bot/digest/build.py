@@ -1,0 +1,122 @@
+"""Planning digests: which chats are due, what goes into their digest, and the outbox row.
+
+A scheduled digest's period is the chat's local date (daily) or ISO week (weekly, sent on
+Monday); it is due once the chat's local digest time has passed in that period and the period
+has no row yet. `/digest` plans a `manual` row for the moment it is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.digest.render import order_entries, render_digest
+from bot.i18n import t
+from storage import outbox
+from storage.db import Database
+from storage.digests import DigestEntry, digest_entries, topic_names
+from storage.models import Chat
+
+MAX_LOOKBACK = timedelta(days=7)
+PER_TOPIC = 20  # a digest lists at most this many stories per topic
+
+
+@dataclass
+class Due:
+    chat: Chat
+    period: str
+    since: datetime
+
+
+def due_period(chat: Chat, now: datetime) -> tuple[str, datetime] | None:
+    """(period key, moment it became due in UTC) if the chat's digest time has passed in the
+    current period, else None."""
+    if chat.frequency not in ("daily", "weekly", "instant"):
+        return None
+    zone = ZoneInfo(chat.tz)
+    local = now.astimezone(zone)
+    hour, minute = (int(x) for x in chat.digest_time.split(":"))
+    day = local.date()
+    if chat.frequency == "weekly":
+        day -= timedelta(days=local.weekday())
+        year, week, _ = day.isocalendar()
+        period = f"{year}-W{week:02d}"
+    else:
+        period = day.isoformat()
+    moment = datetime.combine(day, time(hour, minute), zone)
+    if local < moment:
+        return None
+    return period, moment
+
+
+def due_chats(chats: Sequence[Chat], now: datetime, planned: set[tuple[int, str]]) -> list[Due]:
+    """Chats whose digest for the current period is due and not yet planned. A chat that
+    subscribed after this period's digest time starts with the next one."""
+    due = []
+    for chat in chats:
+        found = due_period(chat, now)
+        if found is None:
+            continue
+        period, moment = found
+        if (chat.id, period) in planned or chat.created_at > moment:
+            continue
+        span = timedelta(days=7 if chat.frequency == "weekly" else 1)
+        since = max(chat.last_digest_at or moment - span, now - MAX_LOOKBACK)
+        due.append(Due(chat, period, since))
+    return due
+
+
+async def plan_digest(
+    db: Database,
+    chat: Chat,
+    *,
+    kind: str,
+    period: str,
+    since: datetime,
+    now: datetime,
+    topic_order: Sequence[str] = (),
+) -> outbox.Outbox | None:
+    """Select, render and write the chat's digest row (status `empty` if nothing is new);
+    None if the period was already planned (by another instance, say)."""
+    async with db.session() as session:
+        names = await topic_names(session)
+        entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics, since=since,
+                                       until=now)
+        sections = _limit(order_entries(entries, list(topic_order) or list(names)))
+        parts = render_digest(
+            sections, header=_header(chat, since, now), names=names, lang=chat.lang,
+            tz=chat.tz, now=now,
+        ) if sections else []
+        shown = [entry for _, items in sections for entry in items]
+        row = await outbox.plan(
+            session, chat_id=chat.id, kind=kind, period=period, parts=parts,
+            item_ids=[e.item_id for e in shown],
+            sent_item_ids=[i for e in shown for i in e.item_ids], now=now,
+        )
+        if row is not None:
+            db_chat = await session.get(Chat, chat.id)
+            if db_chat is not None:
+                db_chat.last_digest_at = now
+                session.add(db_chat)
+        await session.commit()
+        return row
+
+
+def _limit(sections: list[tuple[str, list[DigestEntry]]]) -> list[tuple[str, list[DigestEntry]]]:
+    return [(topic, items[:PER_TOPIC]) for topic, items in sections]
+
+
+def _header(chat: Chat, since: datetime, now: datetime) -> str:
+    zone = ZoneInfo(chat.tz)
+    return t("digest.header", chat.lang, since=since.astimezone(zone).strftime("%d.%m %H:%M"),
+             until=now.astimezone(zone).strftime("%d.%m %H:%M"))
+
+
+def since_text(moment: datetime, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
+
+
+def topic_labels(names: Mapping[str, Mapping[str, str]], lang: str) -> dict[str, str]:
+    return {topic: labels.get(lang) or labels.get("ru") or topic for topic, labels in names.items()}

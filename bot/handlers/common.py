@@ -1,0 +1,51 @@
+"""Helpers shared by the routers: who may change a chat's settings, the topic catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.types import Chat as TgChat
+from aiogram.types import User
+
+from storage.db import Database
+from storage.digests import topic_names
+
+_MANAGERS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
+
+
+async def can_manage(bot: Bot, chat: TgChat, user: User | None) -> bool:
+    """Private chats manage themselves; in a group only its admins; in a channel only its
+    admins can post, so a channel post is always from one."""
+    if chat.type == ChatType.PRIVATE or chat.type == ChatType.CHANNEL:
+        return True
+    if user is None:
+        return False
+    member = await bot.get_chat_member(chat.id, user.id)
+    return member.status in _MANAGERS
+
+
+async def is_chat_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
+    member = await bot.get_chat_member(chat_id, user_id)
+    return member.status in _MANAGERS
+
+
+async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str, str]]:
+    """Topic id -> names per language: the stored topics, else the classifier's."""
+    async with db.session() as session:
+        names = await topic_names(session)
+    if names or topic_service is None:
+        return names
+    classifier = topic_service.classifier
+    return {topic: classifier.names(topic) for topic in classifier.topic_ids}
+
+
+def label(names: dict[str, str], lang: str, fallback: str) -> str:
+    return names.get(lang) or names.get("ru") or fallback
+
+
+def command_args(text: str | None) -> str:
+    """What follows the command in a message (`/latest green` -> `green`)."""
+    parts = (text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""

@@ -1,0 +1,170 @@
+"""The outbox: every message to deliver is a row written before it is sent.
+
+A row is keyed by (chat, kind, period), so a digest for a period is planned once. Workers
+claim rows atomically (PostgreSQL: `FOR UPDATE SKIP LOCKED` in the claiming UPDATE; SQLite:
+the UPDATE's own `status = 'pending'` condition under SQLite's single writer), record every
+part as it is sent (`parts_sent`, `message_ids`), so a restart resumes at the next part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import Database
+from storage.models import Outbox, SentItem
+
+PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
+
+
+async def plan(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    period: str,
+    parts: Sequence[str],
+    item_ids: Sequence[int],
+    sent_item_ids: Sequence[int],
+    now: datetime,
+) -> Outbox | None:
+    """Write a row (status `empty` when there is nothing to send) and remember its items as
+    sent to the chat, in the caller's transaction. None if the period already has a row."""
+    row = Outbox(
+        chat_id=chat_id, kind=kind, period=period, parts=list(parts), item_ids=list(item_ids),
+        status=PENDING if parts else EMPTY, created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+            for item_id in dict.fromkeys(sent_item_ids):
+                session.add(SentItem(chat_id=chat_id, item_id=item_id, sent_at=now))
+            await session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+async def exists(db: Database, chat_id: int, kind: str, period: str) -> bool:
+    async with db.session() as session:
+        result = await session.exec(select(Outbox.id).where(
+            Outbox.chat_id == chat_id, Outbox.kind == kind, Outbox.period == period))
+        return result.first() is not None
+
+
+async def planned_periods(db: Database, kind: str, periods: Sequence[str]) -> set[tuple[int, str]]:
+    """(chat_id, period) pairs that already have a row of `kind` for one of `periods`."""
+    if not periods:
+        return set()
+    async with db.session() as session:
+        result = await session.exec(select(Outbox.chat_id, Outbox.period).where(
+            Outbox.kind == kind, col(Outbox.period).in_(set(periods))))
+        return {(chat_id, period) for chat_id, period in result.all()}
+
+
+async def claim(
+    db: Database, worker: str, now: datetime, *, limit: int = 100,
+    row_ids: Sequence[int] | None = None,
+) -> list[Outbox]:
+    """Atomically take up to `limit` due pending rows (or just `row_ids`) for `worker`."""
+    due = (
+        select(Outbox.id)
+        .where(Outbox.status == PENDING)
+        .where(sa.or_(col(Outbox.not_before).is_(None), col(Outbox.not_before) <= now))
+        .order_by(col(Outbox.id))
+        .limit(limit)
+    )
+    if row_ids is not None:
+        due = due.where(col(Outbox.id).in_(list(row_ids)))
+    if db.dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(Outbox)
+        .where(col(Outbox.id).in_(due.scalar_subquery()), Outbox.status == PENDING)
+        .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=Outbox.attempts + 1)
+        .returning(Outbox)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.session() as session:
+        rows = list((await session.exec(statement)).scalars().all())
+        await session.commit()
+    return sorted(rows, key=lambda r: r.id or 0)
+
+
+async def record_part(db: Database, row: Outbox, message_id: int, now: datetime) -> None:
+    """One more part is out: count it (and finish the row after its last part)."""
+    row.parts_sent += 1
+    row.message_ids = [*row.message_ids, message_id]
+    values: dict[str, object] = {"parts_sent": row.parts_sent, "message_ids": row.message_ids,
+                                 "claimed_at": now}
+    if row.parts_sent >= len(row.parts):
+        row.status, row.sent_at = SENT, now
+        values.update(status=SENT, sent_at=now, error=None)
+    await _update(db, row, **values)
+
+
+async def replace_parts(db: Database, row: Outbox, parts: Sequence[str]) -> None:
+    """Swap the unsent parts for `parts` (a part Telegram found too long, split in two)."""
+    row.parts = [*row.parts[: row.parts_sent], *parts]
+    await _update(db, row, parts=row.parts)
+
+
+async def release(db: Database, row: Outbox, error: str, not_before: datetime) -> None:
+    """Give a row back for a later retry (network trouble); the error is kept."""
+    await _update(db, row, status=PENDING, error=error, not_before=not_before, claimed_by=None)
+
+
+async def fail(db: Database, row: Outbox, error: str) -> None:
+    await _update(db, row, status=FAILED, error=error)
+
+
+async def requeue_stale(db: Database, older_than: datetime) -> int:
+    """Rows left `sending` by a worker that died (not touched since `older_than`) go back to
+    pending; they resume from `parts_sent`."""
+    async with db.session() as session:
+        result = await session.exec(
+            sa.update(Outbox)
+            .where(Outbox.status == SENDING, col(Outbox.claimed_at) < older_than)
+            .values(status=PENDING, claimed_by=None)
+        )
+        await session.commit()
+        return result.rowcount or 0
+
+
+async def last_delivered(db: Database, chat_id: int, kinds: Sequence[str]) -> Outbox | None:
+    """The chat's latest row of `kinds` that has items (for `/teach N` numbering)."""
+    async with db.session() as session:
+        result = await session.exec(
+            select(Outbox)
+            .where(Outbox.chat_id == chat_id, col(Outbox.kind).in_(list(kinds)),
+                   col(Outbox.status).in_([SENT, SENDING, PENDING]))
+            .order_by(col(Outbox.created_at).desc(), col(Outbox.id).desc())
+            .limit(1)
+        )
+        return result.first()
+
+
+async def counts_since(db: Database, since: datetime) -> dict[str, int]:
+    """Rows created since `since` by status."""
+    async with db.session() as session:
+        result = await session.exec(
+            select(Outbox.status, sa.func.count()).where(Outbox.created_at >= since)
+            .group_by(Outbox.status))
+        return dict(result.all())
+
+
+async def _update(db: Database, row: Outbox, **values: object) -> None:
+    async with db.session() as session:
+        await session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id).values(**values))
+        await session.commit()
+
+
+def retry_delay(attempts: int, base: float) -> timedelta:
+    """Exponential backoff for a row's next try: base, 2·base, 4·base ... capped at 1 h."""
+    return timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
