@@ -1,0 +1,165 @@
+"""Scoring items against topic models and explaining the scores.
+
+A topic model is a set of weighted terms (phrases). For an item, each matched term contributes
+weight x evidence, where evidence sums the positions it occurs at (title 2.0, lead 1.5, rest
+1.0), each further occurrence counting half the one before. The raw sum becomes a score in
+[0, 1] through 1 - exp(-raw / scale); the score is then scaled down by the topic's anchor gate
+(min(1, anchor / anchor_min) squared): the topic's own names (or strong core terms) must be
+mentioned substantially (`anchor_min` position-weighted mentions: in the title, or more than
+once), so a passing mention or generic vocabulary alone never flags.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from topics.matcher import Match, Matcher, words
+from topics.orgs import OrgExtractor
+
+TITLE_WEIGHT = 2.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 1.0
+LEAD_WORDS = 40
+REPEAT_DECAY = 0.5
+STRONG_TERM = 2.0  # core terms at least this strong anchor a topic whose anchor is "core"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A weighted phrase of a topic. `kind`: alias | core | learned | rule."""
+
+    text: str
+    phrase: tuple[str, ...]
+    weight: float
+    kind: str
+
+
+@dataclass
+class TopicModel:
+    """Everything needed to score one topic."""
+
+    id: str
+    names: dict[str, str]
+    description: str
+    threshold: float
+    scale: float
+    anchor: str  # "aliases" | "core"
+    anchor_min: float
+    terms: dict[tuple[str, ...], Term]
+
+    def is_anchor(self, term: Term) -> bool:
+        if term.kind == "alias":
+            return True
+        return self.anchor == "core" and term.kind in ("core", "rule") and (
+            term.weight >= STRONG_TERM
+        )
+
+
+@dataclass
+class Classification:
+    """The verdict on one item: on-topic ids (best first), every topic's score, the evidence."""
+
+    topics: list[str]
+    scores: dict[str, float]
+    why: dict[str, list[tuple[str, float]]]
+    orgs: dict[str, int] = field(default_factory=dict)
+    org_names: dict[str, str] = field(default_factory=dict)  # org key -> display name
+
+    def on(self, topic_id: str) -> bool:
+        return topic_id in self.topics
+
+
+def _positions(title: str, text: str) -> tuple[list[str], list[float]]:
+    """The item's words and each word's position weight (a repeated title is read once)."""
+    title_words = words(title)
+    body = words(text)
+    if title_words and body[: len(title_words)] == title_words:
+        body = body[len(title_words) :]
+    weights = [TITLE_WEIGHT] * len(title_words)
+    weights += [LEAD_WEIGHT if i < LEAD_WORDS else BODY_WEIGHT for i in range(len(body))]
+    return title_words + body, weights
+
+
+def _leftmost_longest(matches: Sequence[Match]) -> list[Match]:
+    """Non-overlapping matches, preferring the earliest then the longest."""
+    chosen: list[Match] = []
+    covered = 0
+    for match in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
+        if match.start >= covered:
+            chosen.append(match)
+            covered = match.end
+    return chosen
+
+
+def _evidence(position_weights: list[float]) -> float:
+    ordered = sorted(position_weights, reverse=True)
+    return sum(w * REPEAT_DECAY**i for i, w in enumerate(ordered))
+
+
+class Classifier:
+    """Scores items against a fixed set of topic models; immutable once built."""
+
+    def __init__(self, models: Sequence[TopicModel], orgs: OrgExtractor) -> None:
+        self.models = {model.id: model for model in models}
+        self.orgs = orgs
+        phrases = [p for model in models for p in model.terms]
+        self._matcher = Matcher([*phrases, *orgs.phrases])
+
+    @property
+    def topic_ids(self) -> list[str]:
+        return list(self.models)
+
+    def threshold(self, topic_id: str) -> float:
+        return self.models[topic_id].threshold
+
+    def names(self, topic_id: str) -> dict[str, str]:
+        return dict(self.models[topic_id].names)
+
+    def _score(self, model: TopicModel, matches: list[Match], weights: list[float]):
+        own = _leftmost_longest([m for m in matches if m.phrase in model.terms])
+        occurrences: dict[str, list[float]] = defaultdict(list)
+        found: dict[str, Term] = {}
+        for match in own:
+            term = model.terms[match.phrase]
+            occurrences[term.text].append(weights[match.start])
+            found.setdefault(term.text, term)
+        raw = 0.0
+        anchor = 0.0
+        why: list[tuple[str, float]] = []
+        for text, positions in occurrences.items():
+            term = found[text]
+            contribution = term.weight * _evidence(positions)
+            raw += contribution
+            if model.is_anchor(term):
+                anchor += sum(positions)
+            why.append((term.text, round(contribution, 3)))
+        gate = min(1.0, anchor / model.anchor_min) ** 2 if model.anchor_min > 0 else 1.0
+        score = (1.0 - math.exp(-max(raw, 0.0) / model.scale)) * gate
+        why.sort(key=lambda pair: (-abs(pair[1]), pair[0]))
+        return round(score, 4), why
+
+    def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
+        """Score one item (`lang` helps organisation extraction; matching is language-free)."""
+        tokens, weights = _positions(title, text)
+        matches = self._matcher.find(tokens)
+        scores: dict[str, float] = {}
+        why: dict[str, list[tuple[str, float]]] = {}
+        for model in self.models.values():
+            scores[model.id], why[model.id] = self._score(model, matches, weights)
+        on_topic = sorted(
+            (tid for tid, s in scores.items() if s >= self.models[tid].threshold),
+            key=lambda tid: (-scores[tid], tid),
+        )
+        found = self.orgs.extract(
+            matches, title=title, text=text, lang=lang, deep=bool(on_topic)
+        )
+        return Classification(on_topic, scores, why, found.counts, found.names)
+
+    def classify_many(
+        self, items: Sequence[tuple[str, str, str | None]]
+    ) -> list[Classification]:
+        """Score a batch of (title, text, lang) items, in order."""
+        return [self.classify(title, text, lang) for title, text, lang in items]

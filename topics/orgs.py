@@ -1,0 +1,149 @@
+"""Organisation mentions: the gazetteer's aliases in every language, plus Russian NER.
+
+Every item is scanned for gazetteer aliases (the same phrase matcher as topic terms, so
+"Шанхайской организации сотрудничества", "SCO" and "ШЫҰ-ның" all count for `sco`). For on-topic
+Russian items, natasha's NER also proposes ORG spans; a span the gazetteer does not already
+cover is mapped to an organisation by fuzzy match against the aliases' lemmas, else kept under
+a slug of its own lemmas (natasha's `normal` mangles multi-word names, so it is not used).
+natasha is loaded lazily, once, only when needed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from storage.text import KAZAKH_LETTERS, lemma
+from topics.definitions import Gazetteer
+from topics.matcher import Match, Matcher, compile_phrase, words
+
+FUZZY_CUTOFF = 90
+NER_MAX_CHARS = 4000
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_DOMAIN = re.compile(r"\.\s*(kz|ru|com|org|net|uz|kg|cn)\b", re.IGNORECASE)
+
+
+@dataclass
+class OrgsFound:
+    counts: dict[str, int] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+class NerTagger:
+    """natasha's Russian NER, loaded on first use (thread-safe, once per process)."""
+
+    _lock = threading.Lock()
+    _parts: tuple[Any, Any] | None = None
+
+    @classmethod
+    def _load(cls) -> tuple[Any, Any]:
+        with cls._lock:
+            if cls._parts is None:
+                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                from natasha import NewsEmbedding, NewsNERTagger, Segmenter
+
+                cls._parts = (Segmenter(), NewsNERTagger(NewsEmbedding()))
+            return cls._parts
+
+    def org_spans(self, text: str) -> list[str]:
+        """The ORG spans of a Russian text, as written."""
+        from natasha import Doc
+
+        segmenter, tagger = self._load()
+        doc = Doc(text[:NER_MAX_CHARS])
+        doc.segment(segmenter)
+        doc.tag_ner(tagger)
+        return [span.text for span in doc.spans if span.type == "ORG"]
+
+
+def slug(text: str) -> str:
+    """A stable key for an organisation outside the gazetteer: its folded lemmas."""
+    return "-".join(lemma(word) for word in words(text))
+
+
+def _is_russian(text: str) -> bool:
+    return bool(_CYRILLIC.search(text)) and not KAZAKH_LETTERS.intersection(text.lower())
+
+
+class OrgExtractor:
+    """Finds organisation mentions through the gazetteer (and NER when asked)."""
+
+    def __init__(self, gazetteer: Gazetteer, ner: NerTagger | None = None) -> None:
+        self.gazetteer = gazetteer
+        self.ner = ner
+        self._keys: dict[tuple[str, ...], list[str]] = {}
+        self._display: dict[str, str] = {}
+        choices: dict[str, str] = {}
+        for entry in gazetteer.entries:
+            self._display[entry.key] = entry.display("ru")
+            for alias, lang in entry.alias_langs():
+                for phrase in compile_phrase(alias, lang):
+                    if entry.key not in self._keys.setdefault(phrase, []):
+                        self._keys[phrase].append(entry.key)
+                choices.setdefault(" ".join(lemma(w) for w in words(alias)), entry.key)
+        self._fuzzy_choices = choices
+        self._span_matcher = Matcher(self._keys)
+
+    @property
+    def phrases(self) -> list[tuple[str, ...]]:
+        return list(self._keys)
+
+    def resolve(self, name: str) -> str | None:
+        """The gazetteer key of an organisation name in any language, or None."""
+        matches = self._span_matcher.find(words(name))
+        if matches:
+            best = max(matches, key=lambda m: (m.end - m.start, -m.start))
+            return self._keys[best.phrase][0]
+        hit = process.extractOne(
+            " ".join(lemma(w) for w in words(name)),
+            self._fuzzy_choices.keys(),
+            scorer=fuzz.ratio,
+            score_cutoff=FUZZY_CUTOFF,
+        )
+        return self._fuzzy_choices[hit[0]] if hit else None
+
+    def extract(
+        self,
+        matches: Sequence[Match],
+        *,
+        title: str,
+        text: str,
+        lang: str | None,
+        deep: bool,
+    ) -> OrgsFound:
+        """Organisation mentions from the item's phrase matches (+ NER when `deep`)."""
+        counts: Counter[str] = Counter()
+        chosen: list[Match] = []
+        covered = 0
+        for match in sorted(
+            (m for m in matches if m.phrase in self._keys),
+            key=lambda m: (m.start, -(m.end - m.start)),
+        ):
+            if match.start >= covered:
+                chosen.append(match)
+                covered = match.end
+        for match in chosen:
+            counts.update(self._keys[match.phrase])
+        names = {key: self._display[key] for key in counts}
+        russian = lang == "ru" or (lang is None and _is_russian(title + " " + text))
+        if deep and self.ner is not None and russian:
+            self._add_ner(f"{title}\n{text}", counts, names)
+        return OrgsFound(dict(sorted(counts.items())), names)
+
+    def _add_ner(self, text: str, counts: Counter[str], names: dict[str, str]) -> None:
+        assert self.ner is not None
+        for span in self.ner.org_spans(text):
+            if _DOMAIN.search(span) or len(span) < 3 or self._span_matcher.find(words(span)):
+                continue  # an outlet's address, noise, or already counted through the gazetteer
+            key = self.resolve(span) or slug(span)
+            if not key:
+                continue
+            counts[key] += 1
+            names.setdefault(key, self._display.get(key, span))
