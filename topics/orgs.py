@@ -21,6 +21,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from storage.text import KAZAKH_LETTERS, lemma
+from storage.text import _morph as morph
 from topics.definitions import Gazetteer
 from topics.matcher import Match, Matcher, compile_phrase, words
 
@@ -63,9 +64,21 @@ class NerTagger:
         return [span.text for span in doc.spans if span.type == "ORG"]
 
 
+LEGAL_FORMS = frozenset({"ао", "тоо", "оао", "зао", "пао", "ооо", "нк", "рк", "ltd", "llc", "jsc"})
+
+
 def slug(text: str) -> str:
     """A stable key for an organisation outside the gazetteer: its folded lemmas."""
-    return "-".join(lemma(word) for word in words(text))
+    return "-".join(lemma(word) for word in words(text) if word not in LEGAL_FORMS)
+
+
+def _generic(span: str) -> bool:
+    """A one-word span that is a common Russian noun ("Совет", "Альянс"), not a name."""
+    parts = words(span)
+    if len(parts) != 1 or not _CYRILLIC.search(span):
+        return False
+    parse = morph().parse(parts[0])[0]
+    return parse.tag.POS == "NOUN" and not {"Orgn", "Abbr", "Geox", "Name"} & parse.tag.grammemes
 
 
 def _is_russian(text: str) -> bool:
@@ -140,8 +153,13 @@ class OrgExtractor:
     def _add_ner(self, text: str, counts: Counter[str], names: dict[str, str]) -> None:
         assert self.ner is not None
         for span in self.ner.org_spans(text):
-            if _DOMAIN.search(span) or len(span) < 3 or self._span_matcher.find(words(span)):
-                continue  # an outlet's address, noise, or already counted through the gazetteer
+            if (
+                _DOMAIN.search(span)
+                or len(span) < 3
+                or _generic(span)
+                or self._span_matcher.find(words(span))
+            ):
+                continue  # an outlet's address, a common noun, or counted through the gazetteer
             key = self.resolve(span) or slug(span)
             if not key:
                 continue
