@@ -198,9 +198,12 @@ def _terms(text: str) -> tuple[str, ...]:
 
 
 def _phrase_group(terms: tuple[str, ...]) -> Group:
-    if len(terms) == 1:
-        return ((word_term(terms[0]),),)
-    return (tuple(Term(term) for term in terms),)
+    return (_phrase(terms),)
+
+
+def _phrase(terms: tuple[str, ...]) -> Phrase:
+    """Consecutive words, each in any of its forms (a phrase's words inflect too)."""
+    return tuple(word_term(term) for term in terms)
 
 
 def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group]:
@@ -225,12 +228,7 @@ def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group
 
 
 def _synonym_group(key: tuple[str, ...], alternatives: Sequence[tuple[str, ...]]) -> Group:
-    phrases = dict.fromkeys([key, *alternatives])
-    return tuple(
-        (Term(terms[0]),) if len(terms) == 1 else tuple(Term(term) for term in terms)
-        for terms in phrases
-        if terms
-    )
+    return tuple(_phrase(terms) for terms in dict.fromkeys([key, *alternatives]) if terms)
 
 
 def _apply_filter(query: Query, key: str, value: str, now: datetime) -> None:
@@ -282,10 +280,7 @@ def _fts5_group(group: Group) -> str:
 
 
 def _fts5_phrase(phrase: Phrase) -> str:
-    if len(phrase) == 1:
-        term = phrase[0]
-        return f'"{term.text}"' + ("*" if term.prefix else "")
-    return '"' + " ".join(term.text for term in phrase) + '"'
+    return " + ".join(f'"{term.text}"' + ("*" if term.prefix else "") for term in phrase)
 
 
 def tsquery_expression(query: Query) -> str:

@@ -4,47 +4,44 @@ languages, filters, organisation aliases, ranking and clean-up."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from storage.db import Database
-from storage.models import Item, ItemOrg, ItemTopic, Source
+from storage.items import ItemRecord, TopicScore, store_items
+from storage.models import Item, Source
 from storage.orgs import org_ids
-from storage.search import index_items, reindex, search
+from storage.search import reindex, search
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-async def add_items(db: Database, *items: dict[str, object], source: str = "Kursiv",
+async def add_items(db: Database, *items: dict[str, Any], source: str = "Kursiv",
                     url: str = "https://kz.kursiv.media/feed/") -> list[int]:
-    """Store items (title, text, lang, days_ago, topics={id: score}, orgs=[key]) the way
-    the ingest does: rows, topic scores, organisations and index rows in one transaction."""
+    """Store items (title, text, lang, days_ago, topics={id: score}, orgs=[key]) through the
+    ingest's store_items, which indexes each in its own transaction."""
     async with db.session() as session:
         feed = (await session.exec(sa.select(Source).where(Source.url == url))).scalar()
         if feed is None:
             feed = Source(name=source, url=url)
             session.add(feed)
-            await session.flush()
-        rows = []
-        for n, spec in enumerate(items):
-            key = f"{url}#{spec['title']}#{n}"
-            row = Item(source_id=feed.id, guid_key=key, url_key=key, url=f"https://x.kz/{n}",
-                       title=str(spec["title"]), text=str(spec.get("text", "")),
-                       lang=str(spec.get("lang", "ru")), content_hash=key,
-                       published_at=NOW - timedelta(days=float(spec.get("days_ago", 1))))
-            session.add(row)
-            rows.append((row, spec))
-        await session.flush()
-        for row, spec in rows:
-            for topic_id, score in dict(spec.get("topics", {})).items():
-                session.add(ItemTopic(item_id=row.id, topic_id=topic_id, score=score,
-                                      on_topic=score >= 0.5))
-            ids = await org_ids(session, list(spec.get("orgs", [])))
-            for org_id in ids.values():
-                session.add(ItemOrg(item_id=row.id, org_id=org_id))
-        await index_items(session, [row for row, _ in rows])
-        await session.commit()
-        return [row.id for row, _ in rows]
+            await session.commit()
+    records = [
+        ItemRecord(
+            source_id=feed.id, guid=f"{url}#{n}#{spec['title']}", url=f"{url}{n}/{spec['title']}",
+            title=spec["title"], text=spec.get("text", ""), lang=spec.get("lang", "ru"),
+            published_at=NOW - timedelta(days=spec.get("days_ago", 1)),
+            content_hash=f"{url}#{n}#{spec['title']}", near_key="",
+            scores=[TopicScore(topic, score, score >= 0.5)
+                    for topic, score in spec.get("topics", {}).items()],
+            orgs={key: 1 for key in spec.get("orgs", [])},
+        )
+        for n, spec in enumerate(items)
+    ]
+    result = await store_items(db, records)
+    assert result.new == len(records)
+    return result.new_ids
 
 
 async def titles(db: Database, query: str, **kw: object) -> list[str]:
