@@ -108,8 +108,8 @@ async def run(settings: Settings) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
-    from bot.scheduler import create_scheduler
-    from feeds import Fetcher, sync_sources
+    from bot.scheduler import Jobs, create_scheduler
+    from feeds import Fetcher, Poller, sync_sources
     from storage.orgs import sync_gazetteer
     from topics import TopicService, load_gazetteer
 
@@ -127,8 +127,9 @@ async def run(settings: Settings) -> None:
         dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,
                                fetcher=fetcher, bot=bot)
         deliverer: Deliverer = dp["deliverer"]
-        scheduler = create_scheduler(db=db, settings=settings, bot=bot, deliverer=deliverer,
-                                     topic_service=topic_service, fetcher=fetcher, clock=utc_now)
+        poller = Poller(db, fetcher, lambda: topic_service.classifier, clock=utc_now)
+        jobs = Jobs(db=db, settings=settings, deliverer=deliverer, poller=poller, clock=utc_now)
+        scheduler = create_scheduler(jobs=jobs, settings=settings)
         await set_commands(bot)
         scheduler.start()
         try:

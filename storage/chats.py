@@ -110,3 +110,12 @@ async def count_chats(db: Database) -> dict[str, int]:
         key = "inactive" if not active else "off" if frequency == "off" else "active"
         counts[key] += n
     return counts
+
+
+async def ensure_chat(db: Database, chat_id: int, now: datetime) -> None:
+    """Make sure a chat row exists (an admin's private chat for notices); a new one gets no
+    digest (`off`) until it subscribes."""
+    async with db.session() as session:
+        if await session.get(Chat, chat_id) is None:
+            session.add(Chat(id=chat_id, frequency="off", created_at=now))
+            await session.commit()

@@ -130,7 +130,7 @@ async def requeue_stale(db: Database, older_than: datetime) -> int:
     async with db.session() as session:
         result = await session.exec(
             sa.update(Outbox)
-            .where(Outbox.status == SENDING, col(Outbox.claimed_at) < older_than)
+            .where(Outbox.status == SENDING, col(Outbox.claimed_at) <= older_than)
             .values(status=PENDING, claimed_by=None)
         )
         await session.commit()

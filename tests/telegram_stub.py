@@ -653,3 +653,58 @@ class BotHarness:
             except RuntimeError:  # polling had not started yet
                 task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------- data for bot tests
+
+
+TEST_TOPICS = {
+    "green": {"ru": "Зелёное развитие", "kk": "Жасыл даму", "en": "Green development"},
+    "sco": {"ru": "ШОС", "kk": "ШЫҰ", "en": "SCO"},
+}
+
+
+async def add_topics(db: Any, topics: dict[str, dict[str, str]] | None = None) -> None:
+    """Topic rows as TopicService would store them (names per language)."""
+    from storage.models import Topic
+
+    async with db.session() as session:
+        for topic_id, names in (topics or TEST_TOPICS).items():
+            session.add(Topic(id=topic_id, names=names, description=f"about {topic_id}"))
+        await session.commit()
+
+
+async def add_item(
+    db: Any,
+    title: str,
+    *,
+    topic: str = "green",
+    score: float = 0.7,
+    outlet: str = "Kursiv",
+    fetched_at: datetime | None = None,
+    published_at: datetime | None = None,
+    cluster_id: int | None = None,
+    url: str | None = None,
+) -> int:
+    """Store one on-topic item of `outlet` (created on first use); returns its id."""
+    from sqlmodel import select
+
+    from storage.models import Item, ItemTopic, Source
+
+    fetched_at = fetched_at or datetime.now(UTC)
+    async with db.session() as session:
+        source = (await session.exec(select(Source).where(Source.name == outlet))).first()
+        if source is None:
+            source = Source(name=outlet, url=f"http://127.0.0.1/{outlet}.xml")
+            session.add(source)
+            await session.flush()
+        key = f"{source.id}:{title}:{fetched_at.isoformat()}"
+        item = Item(source_id=source.id, guid_key=key, url_key=key,
+                    url=url or f"https://example.kz/{abs(hash(key))}", title=title,
+                    text=title, published_at=published_at or fetched_at, fetched_at=fetched_at,
+                    content_hash=key, cluster_id=cluster_id)
+        session.add(item)
+        await session.flush()
+        session.add(ItemTopic(item_id=item.id, topic_id=topic, score=score, on_topic=True))
+        await session.commit()
+        return int(item.id)  # type: ignore[arg-type]

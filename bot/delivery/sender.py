@@ -92,8 +92,11 @@ class Deliverer:
         return await self._send_all(rows)
 
     async def deliver_pending(self, *, batch: int = 500) -> DeliveryReport:
-        """Send every due pending row, batch after batch, until none is left."""
+        """Send every due pending row, batch after batch, until none is left. If a run is
+        already going on in this process it will pick up new rows too: return at once."""
         report = DeliveryReport()
+        if self._lock.locked():
+            return report
         async with self._lock:
             while rows := await outbox.claim(self.db, self.worker, self.clock(), limit=batch):
                 report.add(await self._send_all(rows))

@@ -120,3 +120,30 @@ def since_text(moment: datetime, tz: str) -> str:
 
 def topic_labels(names: Mapping[str, Mapping[str, str]], lang: str) -> dict[str, str]:
     return {topic: labels.get(lang) or labels.get("ru") or topic for topic, labels in names.items()}
+
+
+ALERT_SCORE = 0.8  # an item this sure of its topic is worth an instant alert
+ALERT_WINDOW = timedelta(hours=6)
+
+
+async def plan_alerts(db: Database, chats: Sequence[Chat], now: datetime) -> int:
+    """Outbox rows (kind `alert`, period = item id) for instant-alert chats: high-scoring
+    items of their topics fetched recently that the chat was not sent yet. Returns how many."""
+    planned = 0
+    for chat in chats:
+        since = max(chat.created_at, now - ALERT_WINDOW)
+        async with db.session() as session:
+            names = await topic_names(session)
+            entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics,
+                                           since=since, until=now, min_score=ALERT_SCORE)
+            for entry in entries:
+                parts = render_digest([(entry.topic_id, [entry])],
+                                      header=t("digest.alert_header", chat.lang), names=names,
+                                      lang=chat.lang, tz=chat.tz, now=now)
+                row = await outbox.plan(session, chat_id=chat.id, kind="alert",
+                                        period=str(entry.item_id), parts=parts,
+                                        item_ids=[entry.item_id], sent_item_ids=entry.item_ids,
+                                        now=now)
+                planned += row is not None
+            await session.commit()
+    return planned

@@ -1,0 +1,153 @@
+"""Outbox delivery through the Telegram stand-in: 429s, blocked chats, network trouble, a kill
+in the middle of a run, and atomic claiming on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+from telegram_stub import TOKEN, TelegramStub
+
+from bot.app import create_bot
+from bot.config import Settings
+from bot.delivery import Deliverer, RateLimiter
+from storage import outbox
+from storage.chats import get_chat
+from storage.models import Chat, Outbox
+
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+
+
+async def _rows(db, parts_by_chat: dict[int, list[str]], kind: str = "digest") -> list[int]:
+    """Subscribed chats with one planned row each."""
+    ids = []
+    async with db.session() as session:
+        for chat_id in parts_by_chat:
+            session.add(Chat(id=chat_id, created_at=NOW))
+        await session.flush()
+        for chat_id, parts in parts_by_chat.items():
+            row = await outbox.plan(session, chat_id=chat_id, kind=kind, period="2026-11-25",
+                                    parts=parts, item_ids=[], sent_item_ids=[], now=NOW)
+            assert row is not None
+            ids.append(row.id)
+        await session.commit()
+    return ids
+
+
+async def _statuses(db) -> dict[int, Outbox]:
+    async with db.session() as session:
+        return {r.chat_id: r for r in (await session.exec(select(Outbox))).all()}
+
+
+def _deliverer(db, stub: TelegramStub, **kwargs) -> Deliverer:
+    settings = Settings(_env_file=None, bot_token=TOKEN, telegram_api_base=stub.url)
+    limiter = RateLimiter(200, per_chat_interval=kwargs.pop("per_chat", 0.0))
+    return Deliverer(db, create_bot(settings), limiter, clock=lambda: NOW, **kwargs)
+
+
+def _texts(stub: TelegramStub) -> list[tuple[int | str, str]]:
+    return [(s.chat_id, s.text) for s in stub.sent]
+
+
+async def test_429_in_the_middle_waits_and_loses_nothing(sqlite_db) -> None:
+    async with TelegramStub() as stub:
+        await _rows(sqlite_db, {c: [f"digest {c}"] for c in range(1, 7)})
+        stub.retry_after_next(1, skip=3)
+        deliverer = _deliverer(sqlite_db, stub, concurrency=2)
+        report = await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    assert report.retried_429 == 1 and report.sent_rows == 6
+    assert sorted(_texts(stub)) == sorted((c, f"digest {c}") for c in range(1, 7))
+    assert all(r.status == "sent" for r in (await _statuses(sqlite_db)).values())
+
+
+async def test_blocked_and_missing_chats_become_inactive(sqlite_db) -> None:
+    async with TelegramStub() as stub:
+        await _rows(sqlite_db, {1: ["a"], 2: ["b"], 3: ["c"]})
+        stub.block(1)
+        stub.forget(2)
+        deliverer = _deliverer(sqlite_db, stub)
+        report = await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    assert _texts(stub) == [(3, "c")]
+    assert report.failed_rows == 2
+    rows = await _statuses(sqlite_db)
+    assert rows[1].status == "failed" and "blocked" in rows[1].error
+    assert rows[2].status == "failed" and "chat not found" in rows[2].error
+    assert not (await get_chat(sqlite_db, 1)).active
+    assert (await get_chat(sqlite_db, 2)).inactive_reason == "Bad Request: chat not found"
+    assert (await get_chat(sqlite_db, 3)).active
+
+
+async def test_network_errors_retry_then_fail_with_the_error(sqlite_db) -> None:
+    async with TelegramStub() as stub:
+        await _rows(sqlite_db, {1: ["a"]})
+        stub.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+        deliverer = _deliverer(sqlite_db, stub, backoff=0.01, network_retries=3, max_attempts=2)
+        await deliverer.deliver_pending()
+        assert _texts(stub) == [(1, "a")]  # two quick retries were enough
+
+        await _rows(sqlite_db, {2: ["b"]})
+        stub.fail_next("sendMessage", 502, "Bad Gateway", times=100)
+        report = await deliverer.deliver_pending()
+        assert report.requeued == 1
+        row = (await _statuses(sqlite_db))[2]
+        assert row.status == "pending" and "Bad Gateway" in row.error and row.not_before > NOW
+        deliverer.clock = lambda: NOW + timedelta(hours=1)
+        report = await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    row = (await _statuses(sqlite_db))[2]
+    assert report.failed_rows == 1 and row.status == "failed" and "Bad Gateway" in row.error
+
+
+async def test_kill_during_a_run_then_restart_sends_everything_once(sqlite_db) -> None:
+    parts = {c: [f"chat {c} part {p}" for p in range(3)] for c in (1, 2)}
+    async with TelegramStub() as stub:
+        await _rows(sqlite_db, parts)
+        first = _deliverer(sqlite_db, stub, per_chat=0.5)
+        run = asyncio.create_task(first.deliver_pending())
+        await stub.wait_sent(count=2)  # the first part of each chat is out ...
+        await asyncio.sleep(0.2)  # ... and recorded; both workers wait for the next slot
+        run.cancel()  # the process dies
+        await asyncio.gather(run, return_exceptions=True)
+        await first.bot.session.close()
+        assert len(stub.sent) == 2
+        assert {r.status for r in (await _statuses(sqlite_db)).values()} == {"sending"}
+
+        second = _deliverer(sqlite_db, stub)  # the restarted process
+        assert await second.requeue_stale(older_than=timedelta(0)) == 2
+        await second.deliver_pending()
+        await second.bot.session.close()
+    expected = sorted((c, text) for c, texts in parts.items() for text in texts)
+    assert sorted(_texts(stub)) == expected  # no duplicate, no loss
+    for chat_id in (1, 2):
+        assert [s.plain for s in stub.sent_to(chat_id)] == parts[chat_id]  # in order
+    rows = await _statuses(sqlite_db)
+    assert all(r.status == "sent" and r.parts_sent == 3 and len(r.message_ids) == 3
+               for r in rows.values())
+
+
+async def test_claims_are_atomic_and_disjoint(db) -> None:
+    await _rows(db, {c: ["x"] for c in range(1, 41)})
+    claims = await asyncio.gather(*(outbox.claim(db, f"w{i}", NOW, limit=15) for i in range(4)))
+    ids = [row.id for claim in claims for row in claim]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert await outbox.claim(db, "late", NOW) == []
+
+
+async def test_planning_is_idempotent_and_retries_wait_their_turn(db) -> None:
+    (row_id,) = await _rows(db, {5: ["a", "b"]})
+    async with db.session() as session:
+        again = await outbox.plan(session, chat_id=5, kind="digest", period="2026-11-25",
+                                  parts=["other"], item_ids=[], sent_item_ids=[], now=NOW)
+        await session.commit()
+    assert again is None
+    (row,) = await outbox.claim(db, "w", NOW)
+    await outbox.record_part(db, row, 101, NOW)
+    await outbox.release(db, row, "network", NOW + timedelta(minutes=1))
+    assert await outbox.claim(db, "w", NOW) == []
+    (row,) = await outbox.claim(db, "w", NOW + timedelta(minutes=1))
+    assert row.id == row_id and row.parts_sent == 1 and row.message_ids == [101]
+    await outbox.record_part(db, row, 102, NOW)
+    assert (await _statuses(db))[5].status == "sent"

@@ -1,0 +1,122 @@
+"""Digests through the Telegram stand-in: /digest, the scheduled minute, splitting, clusters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+from telegram_stub import BotHarness, add_item, add_topics
+
+from bot.digest.render import MAX_MESSAGE, render_digest, to_plain
+from bot.scheduler import Jobs
+from storage.chats import update_chat
+from storage.digests import DigestEntry
+from storage.models import Outbox
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 08:00 in Almaty
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_digest_now_groups_escapes_clusters_and_then_says_nothing_new(sqlite_db) -> None:
+    clock = Clock(NOW)
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=42, lang="en")
+        clock.now = NOW + timedelta(hours=2)
+        fetched = NOW + timedelta(hours=1)
+        first = await add_item(sqlite_db, "Solar <plant> & wind", score=0.9, fetched_at=fetched,
+                               outlet="Kursiv")
+        await add_item(sqlite_db, "Solar plant opens", score=0.6, fetched_at=fetched,
+                       outlet="Tengrinews", cluster_id=first)
+        await add_item(sqlite_db, "SCO summit in Astana", topic="sco", score=0.8,
+                       fetched_at=fetched, outlet="Inform.kz")
+        await add_item(sqlite_db, "Green bonds", score=0.5, fetched_at=fetched, outlet="LS")
+
+        replies = await h.send("/digest", chat_id=42, lang="en")
+        assert len(replies) == 1
+        digest = replies[0]
+        assert digest.link_preview_options == {"is_disabled": True}
+        assert "Solar &lt;plant&gt; &amp; wind" in digest.text  # escaped in HTML
+        text = digest.plain
+        assert text.index("Green development") < text.index("1. Solar <plant> & wind")
+        assert text.index("1. Solar <plant>") < text.index("2. Green bonds") < text.index(
+            "SCO") < text.index("3. SCO summit")
+        assert "also: Tengrinews" in text and "Solar plant opens" not in text
+        assert "Kursiv, 09:00" in text  # local time in Almaty (UTC+5)
+
+        replies = await h.send("/digest", chat_id=42, lang="en")
+        assert replies[0].plain == (
+            "Nothing new since 25.11.2026 10:00. Look again later or try /latest.")
+
+
+async def test_scheduled_digest_arrives_at_the_minute_once(sqlite_db) -> None:
+    clock = Clock(NOW - timedelta(days=1))
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=7, lang="ru")
+        await h.send("/start", chat_id=8, lang="ru")  # nothing on its topic: no message
+        h.stub.sent.clear()
+        await update_chat(sqlite_db, 8, topics=["sco"])
+        await add_item(sqlite_db, "Ветровая станция", fetched_at=NOW - timedelta(hours=3))
+        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock)
+
+        clock.now = datetime(2026, 11, 25, 3, 59, 30, tzinfo=UTC)  # 08:59:30 local
+        await jobs.digest()
+        assert h.stub.sent_to(7) == []
+
+        clock.now = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)  # 09:00:05 local
+        await jobs.digest()
+        sent = h.stub.sent_to(7)
+        assert len(sent) == 1 and "1. Ветровая станция" in sent[0].plain
+        assert h.stub.sent_to(8) == []
+
+        clock.now += timedelta(minutes=1)
+        await jobs.digest()
+        assert len(h.stub.sent_to(7)) == 1
+        async with sqlite_db.session() as session:
+            rows = {r.chat_id: r for r in (await session.exec(select(Outbox))).all()}
+        assert rows[7].status == "sent" and rows[7].period == "2026-11-25"
+        assert rows[8].status == "empty"
+
+
+def _entry(i: int) -> DigestEntry:
+    return DigestEntry(item_id=i, title=f"Item {i} " + "x" * 150, url=f"https://e.kz/{i}",
+                       outlet="Kursiv", published_at=NOW, topic_id="green", score=1 - i / 1000)
+
+
+def test_long_digest_splits_between_items_under_the_limit() -> None:
+    entries = [_entry(i) for i in range(1, 121)]
+    parts = render_digest([("green", entries)], header="<b>Digest</b>", names={}, lang="en",
+                          tz="Asia/Almaty", now=NOW)
+    assert len(parts) > 1
+    assert all(len(p) <= MAX_MESSAGE for p in parts)
+    numbers = [line.split(".")[0] for p in parts for line in to_plain(p).splitlines()
+               if line[:1].isdigit()]
+    assert numbers == [str(i) for i in range(1, 121)]  # every item once, in order
+    assert all(to_plain(p).splitlines()[0] in ("Digest", "green") for p in parts)
+
+
+async def test_message_too_long_is_split_and_sent(sqlite_db) -> None:
+    clock = Clock(NOW)
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=9, lang="en")
+        for i in range(6):
+            await add_item(sqlite_db, f"Story {i}", fetched_at=NOW + timedelta(minutes=i + 1))
+        clock.now = NOW + timedelta(hours=1)
+        h.stub.fail_next("sendMessage", 400, "Bad Request: message is too long", chat_id=9)
+        await h.send("/digest", chat_id=9)
+        sent = h.stub.sent_to(9)[1:]
+        assert len(sent) == 2
+        text = "\n".join(s.plain for s in sent)
+        assert all(f"Story {i}" in text for i in range(6))
+        async with sqlite_db.session() as session:
+            row = (await session.exec(select(Outbox).where(Outbox.kind == "manual"))).one()
+        assert row.status == "sent" and row.message_ids == [s.message_id for s in sent]
