@@ -120,17 +120,13 @@ class Classifier:
 
     def _score(self, model: TopicModel, matches: list[Match], weights: list[float]):
         own = _leftmost_longest([m for m in matches if m.phrase in model.terms])
-        occurrences: dict[str, list[float]] = defaultdict(list)
-        found: dict[str, Term] = {}
+        occurrences: dict[Term, list[float]] = defaultdict(list)
         for match in own:
-            term = model.terms[match.phrase]
-            occurrences[term.text].append(weights[match.start])
-            found.setdefault(term.text, term)
+            occurrences[model.terms[match.phrase]].append(weights[match.start])
         raw = 0.0
         anchor = 0.0
         why: list[tuple[str, float]] = []
-        for text, positions in occurrences.items():
-            term = found[text]
+        for term, positions in occurrences.items():
             contribution = term.weight * _evidence(positions)
             raw += contribution
             if model.is_anchor(term):
