@@ -50,9 +50,9 @@ def _html_text(raw: str) -> str:
 def clean_text(raw: str) -> str:
     """HTML (or plain text with entities) to one line of clean text, scripts dropped.
 
-    Feeds escape twice now and then (`&amp;lt;b&amp;gt;`), so a second round is allowed.
+    Feeds escape twice now and then (`&amp;lt;b&amp;gt;`), so more rounds are allowed.
     """
-    for _ in range(2):
+    for _ in range(3):
         text = _html_text(raw) if "<" in raw else html.unescape(raw)
         if text == raw:
             break

@@ -193,9 +193,11 @@ class Poller:
         if hint:
             delay = max(delay, min(timedelta(seconds=hint), MAX_SERVER_DELAY))
         outcome.next_poll_at = started + self._jittered(delay)
+        etag, last_modified = result.etag, result.last_modified
+        if result.not_modified:  # a 304 may omit the validators: keep the ones we sent
+            etag, last_modified = etag or source.etag, last_modified or source.last_modified
         await record_success(self.db, source.id, now=started, next_poll_at=outcome.next_poll_at,
-                             etag=result.etag, last_modified=result.last_modified,
-                             new_items=outcome.new)
+                             etag=etag, last_modified=last_modified, new_items=outcome.new)
         return outcome
 
     async def _ingest(self, source: Source, result: FetchResult,

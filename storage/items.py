@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from storage.db import Database
 from storage.models import Item, ItemOrg, ItemTopic, utcnow
@@ -120,7 +121,7 @@ class _NearIndex:
                  .where(Item.id > self.last_id, Item.published_at >= since)
                  .order_by(Item.id))
         async with db.session() as session:
-            rows = (await session.execute(query)).all()
+            rows = (await session.exec(query)).all()
         for row in rows:
             self.add(row.id, row.source_id, row.cluster_id or row.id, row.published_at,
                      row.near_key)
@@ -186,8 +187,8 @@ async def existing_keys(db: Database, guid_keys: Iterable[str],
         for column, keys in ((Item.guid_key, guids), (Item.url_key, urls)):
             for start in range(0, len(keys), _CHUNK):
                 chunk = keys[start:start + _CHUNK]
-                rows = await session.execute(select(column).where(column.in_(chunk)))
-                found.update(rows.scalars())
+                rows = await session.exec(select(column).where(column.in_(chunk)))
+                found.update(rows)
     return found
 
 
@@ -228,7 +229,7 @@ async def store_items(db: Database, records: Sequence[ItemRecord]) -> StoreResul
                     if cluster_id is None:
                         item.cluster_id = item.id  # the first item of its own cluster
                     if record.scores:
-                        await session.execute(insert(ItemTopic), [
+                        await session.exec(insert(ItemTopic), params=[
                             {"item_id": item.id, "topic_id": s.topic_id, "score": s.score,
                              "on_topic": s.on_topic, "why": [list(w) for w in s.why]}
                             for s in record.scores
@@ -239,7 +240,7 @@ async def store_items(db: Database, records: Sequence[ItemRecord]) -> StoreResul
                         for key, count in record.orgs.items():
                             org_id = ids[key]
                             mentions[org_id] = mentions.get(org_id, 0) + count
-                        await session.execute(insert(ItemOrg), [
+                        await session.exec(insert(ItemOrg), params=[
                             {"item_id": item.id, "org_id": org_id, "mentions": count}
                             for org_id, count in mentions.items()
                         ])

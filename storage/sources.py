@@ -117,7 +117,7 @@ async def remove_source(db: Database, source_id: int) -> bool:
         source = await session.get(Source, source_id)
         if source is None:
             return False
-        await session.execute(delete(Item).where(col(Item.source_id) == source_id))
+        await session.exec(delete(Item).where(col(Item.source_id) == source_id))
         await session.delete(source)
         await session.commit()
         return True
@@ -141,7 +141,7 @@ async def mark_failure_notified(db: Database, ids: Sequence[int],
     if not ids:
         return
     async with db.session() as session:
-        await session.execute(update(Source).where(col(Source.id).in_(list(ids)))
+        await session.exec(update(Source).where(col(Source.id).in_(list(ids)))
                               .values(failure_notified_at=now or utcnow()))
         await session.commit()
 
@@ -151,7 +151,7 @@ async def record_success(db: Database, source_id: int, *, now: datetime,
                          last_modified: str | None, new_items: int) -> None:
     """A poll worked: clear the failure streak, keep the validators for the next GET."""
     async with db.session() as session:
-        await session.execute(
+        await session.exec(
             update(Source).where(col(Source.id) == source_id).values(
                 etag=etag, last_modified=last_modified, last_polled_at=now,
                 last_success_at=now, next_poll_at=next_poll_at, last_error=None,
@@ -166,7 +166,7 @@ async def record_failure(db: Database, source_id: int, *, now: datetime,
                          next_poll_at: datetime, error: str) -> None:
     """A poll failed: count it and keep when the streak started."""
     async with db.session() as session:
-        await session.execute(
+        await session.exec(
             update(Source).where(col(Source.id) == source_id).values(
                 last_polled_at=now, next_poll_at=next_poll_at, last_error=error[:500],
                 error_count=Source.error_count + 1, total_errors=Source.total_errors + 1,

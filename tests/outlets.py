@@ -14,12 +14,16 @@ import hashlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from topics import Classifier, load_classifier
+
 DATA = Path(__file__).resolve().parent / "feeds_data"
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 RSS = "application/rss+xml; charset=utf-8"
 
 
@@ -134,8 +138,7 @@ class OutletServer:
         """A valid RSS feed of about `route.huge` bytes, written in chunks as it is made."""
         response = web.StreamResponse(headers={"Content-Type": RSS})
         await response.prepare(request)
-        head = (b'<?xml version="1.0" encoding="utf-8"?>'
-                b'<rss version="2.0"><channel><title>Huge</title>')
+        head = rss([], "Huge").removesuffix(b"</channel></rss>")
         await response.write(head)
         route.bytes_sent += len(head)
         number = 0
@@ -166,3 +169,16 @@ async def outlets_fixture() -> AsyncIterator[OutletServer]:
     server = await OutletServer().start()
     yield server
     await server.close()
+
+
+@lru_cache(maxsize=2)
+def classifier(ner: bool = True) -> Classifier:
+    """The real topic classifier from `seeds/`, built once per test session."""
+    return load_classifier(SEEDS, ner=ner)
+
+
+def rss(items: list[bytes], title: str = "Generated") -> bytes:
+    """An RSS 2.0 document around `items`."""
+    head = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{title}</title>").encode()
+    return head + b"".join(items) + b"</channel></rss>"
