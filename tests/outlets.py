@@ -12,7 +12,9 @@ import asyncio
 import email.utils
 import hashlib
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -169,6 +171,23 @@ async def outlets_fixture() -> AsyncIterator[OutletServer]:
     server = await OutletServer().start()
     yield server
     await server.close()
+
+
+@contextmanager
+def outlets_in_thread() -> Iterator[OutletServer]:
+    """An outlet server on its own event loop in a thread (for code that runs its own loop,
+    such as the command line)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(OutletServer().start(), loop).result()
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
 
 @lru_cache(maxsize=2)
