@@ -27,7 +27,8 @@ from storage.text import fold
 
 log = logging.getLogger(__name__)
 
-FUZZY_CUTOFF = 82.0
+FUZZY_CUTOFF = 80.0
+AMBIGUITY_MARGIN = 5.0  # fuzzy matches this close to the best one are offered as a choice
 MIN_FUZZY_CHARS = 4  # shorter names (acronyms) must match an alias exactly
 MAX_MATCHES = 8
 MAX_MERGE_DEPTH = 16
@@ -230,13 +231,20 @@ async def resolve(session: AsyncSession, name: str) -> list[OrgMatch]:
     choices = {i: " ".join(index_terms(alias)) for i, (alias, _) in enumerate(spellings)}
     best: dict[int, OrgMatch] = {}
     for _, score, i in process.extract(
-        needle_terms or needle, choices, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF,
+        needle_terms or needle, choices, scorer=_similarity, score_cutoff=FUZZY_CUTOFF,
         limit=MAX_MATCHES * 4,
     ):
         org = _canonical(orgs, spellings[i][1])
         if org is not None and (org.id not in best or best[org.id or 0].score < score):
             best[org.id or 0] = _match(org, float(score))
-    return sorted(best.values(), key=lambda m: (-m.score, m.name))[:MAX_MATCHES]
+    ranked = sorted(best.values(), key=lambda m: (-m.score, m.name))
+    return [m for m in ranked if m.score >= ranked[0].score - AMBIGUITY_MARGIN][:MAX_MATCHES]
+
+
+def _similarity(a: str, b: str, **_kwargs: object) -> float:
+    """Typos (sort ratio) and partial names (set ratio) both count; neither alone does, so
+    "секретариат шос" is not simply "шос" and "банк" is not every bank."""
+    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
 
 
 async def get_org(session: AsyncSession, org_id: int) -> OrgMatch | None:

@@ -119,6 +119,9 @@ async def org_pressed(
     clock: Callable[[], datetime], topic_service: Any = None,
 ) -> None:
     """A choice or page button: show the organisation's card (page) in the same message."""
+    if callback_data.page == 0:
+        await callback.answer()
+        return
     async with db.session() as session:
         org = await get_org(session, callback_data.org_id)
     if org is None or not isinstance(callback.message, Message):

@@ -62,13 +62,14 @@ def render_hits(
 def pager(
     page: int, pages: int, make: Callable[[int], CallbackData]
 ) -> InlineKeyboardMarkup | None:
-    """◀ and ▶ buttons around the page number, or none when everything fits one page."""
+    """◀ and ▶ buttons around the page number (page 0: a button that does nothing), or none
+    when everything fits one page."""
     if pages <= 1:
         return None
     kb = InlineKeyboardBuilder()
     if page > 1:
         kb.button(text="◀", callback_data=make(page - 1))
-    kb.button(text=f"{page}/{pages}", callback_data=make(page))
+    kb.button(text=f"{page}/{pages}", callback_data=make(0))
     if page < pages:
         kb.button(text="▶", callback_data=make(page + 1))
     return kb.as_markup()
@@ -115,6 +116,9 @@ async def search_page(
     clock: Callable[[], datetime], topic_service: Any = None,
 ) -> None:
     message = callback.message
+    if callback_data.page == 0:
+        await callback.answer()
+        return
     first_line = (message.text or "").split("\n", 1)[0] if isinstance(message, Message) else ""
     if not first_line.startswith(QUERY_MARK):
         await callback.answer(t("search.expired", lang))
@@ -129,7 +133,7 @@ async def search_page(
 async def edit_page(
     callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None, lang: str
 ) -> None:
-    """Show another page in the same message (pressing the current page changes nothing)."""
+    """Show another page in the same message (an unchanged page is not an error)."""
     try:
         await callback.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]
     except TelegramBadRequest as error:
