@@ -20,6 +20,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, LinkPr
 from bot.config import Settings
 from bot.delivery import Deliverer, RateLimiter
 from bot.handlers import all_routers
+from bot.handlers.admin_topics import PendingChanges
 from bot.i18n import LANGUAGES, t
 from bot.middlewares import LanguageMiddleware, update_chat_id
 from storage.chats import chat_lang
@@ -61,12 +62,12 @@ def create_dispatcher(
     **extra: Any,
 ) -> Dispatcher:
     """The Dispatcher with every router, the language middleware and the workflow data
-    (db, settings, topic_service, fetcher, clock, deliverer) that handlers receive."""
+    (db, settings, topic_service, fetcher, clock, deliverer, pending) that handlers receive."""
     if deliverer is None:
         deliverer = Deliverer(db, bot, RateLimiter(settings.send_rate_per_second), clock=clock)
     dp = Dispatcher(
         db=db, settings=settings, topic_service=topic_service, fetcher=fetcher, clock=clock,
-        deliverer=deliverer, **extra,
+        deliverer=deliverer, pending=PendingChanges(), **extra,
     )
     dp.update.outer_middleware(LanguageMiddleware())
     dp.include_routers(*all_routers())

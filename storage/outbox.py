@@ -150,15 +150,6 @@ async def last_delivered(db: Database, chat_id: int, kinds: Sequence[str]) -> Ou
         return result.first()
 
 
-async def counts_since(db: Database, since: datetime) -> dict[str, int]:
-    """Rows created since `since` by status."""
-    async with db.session() as session:
-        result = await session.exec(
-            select(Outbox.status, sa.func.count()).where(Outbox.created_at >= since)
-            .group_by(Outbox.status))
-        return dict(result.all())
-
-
 async def _update(db: Database, row: Outbox, **values: object) -> None:
     async with db.session() as session:
         await session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id).values(**values))

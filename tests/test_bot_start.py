@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from telegram_stub import BotHarness
+from telegram_stub import BOT_ID, BotHarness, add_topics
 
+from bot.keyboards import SettingsCb
 from storage.chats import get_chat
 
 
@@ -27,3 +28,77 @@ async def test_long_polling_picks_up_updates(sqlite_db) -> None:
         h.stub.enqueue(h.message_update("/help", chat_id=77, lang="ru"))
         sent = await h.stub.wait_sent(77)
         assert "/digest" in sent[0].plain
+
+
+async def test_settings_buttons_change_frequency_topics_and_language(sqlite_db) -> None:
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db) as h:
+        await h.send("/start", chat_id=600, lang="en")
+        (menu,) = await h.send("/settings", chat_id=600, lang="en")
+        assert "Frequency: daily" in menu.plain and "Topics: all" in menu.plain
+        assert ("Frequency", SettingsCb(action="menu", value="freq").pack()) in menu.buttons
+
+        (freq,) = await h.press(menu, SettingsCb(action="menu", value="freq"))
+        assert freq.edited and "How often?" in freq.plain
+        (summary,) = await h.press(freq, SettingsCb(action="freq", value="weekly"))
+        assert "Frequency: weekly (Monday)" in summary.plain
+        assert h.stub.callback_answers[-1]["text"] == "Saved"
+
+        (topics,) = await h.press(summary, SettingsCb(action="menu", value="topics"))
+        assert "✅ SCO" in [text for text, _ in topics.buttons]
+        (topics,) = await h.press(topics, SettingsCb(action="topic", value="sco"))
+        assert "▫️ SCO" in [text for text, _ in topics.buttons]
+
+        (summary,) = await h.press(topics, SettingsCb(action="lang", value="ru"))
+        assert "Частота: раз в неделю" in summary.plain
+        chat = await get_chat(sqlite_db, 600)
+        assert (chat.frequency, chat.topics, chat.lang) == ("weekly", ["green"], "ru")
+
+        await h.press(summary, SettingsCb(action="tz", value="Not/AZone"))  # not offered
+        assert (await get_chat(sqlite_db, 600)).tz == "Asia/Almaty"
+
+
+async def test_only_group_admins_change_group_settings(sqlite_db) -> None:
+    async with BotHarness(sqlite_db) as h:
+        replies = await h.send("/start", chat_id=-2001, user_id=5, chat_type="group")
+        assert "только его администраторы" in replies[0].plain
+        assert await get_chat(sqlite_db, -2001) is None
+
+        h.stub.set_admin(-2001, 6)
+        await h.send("/start", chat_id=-2001, user_id=6, chat_type="group")
+        (menu,) = await h.send("/settings", chat_id=-2001, user_id=6, chat_type="group")
+        await h.press(menu, SettingsCb(action="menu", value="freq"), user_id=5)
+        assert h.stub.callback_answers[-1]["show_alert"] is True
+        assert (await get_chat(sqlite_db, -2001)).type == "group"
+
+
+async def test_channels_subscribe_by_post_or_from_a_private_chat(sqlite_db) -> None:
+    async with BotHarness(sqlite_db) as h:
+        replies = await h.channel_post("/subscribe", chat_id=-100500)
+        assert "Подписка включена" in replies[0].plain
+        assert (await get_chat(sqlite_db, -100500)).type == "channel"
+
+        h.stub.add_chat(-100600, "channel", "Green KZ", "greenkz")
+        replies = await h.send("/subscribe @greenkz", chat_id=9, user_id=9, lang="en")
+        assert "I am not an administrator of @greenkz" in replies[0].plain
+        h.stub.set_admin(-100600, BOT_ID)
+        replies = await h.send("/subscribe @greenkz", chat_id=9, user_id=9, lang="en")
+        assert "Only an administrator of @greenkz" in replies[0].plain
+        h.stub.set_admin(-100600, 9)
+        replies = await h.send("/subscribe @greenkz", chat_id=9, user_id=9, lang="en")
+        assert "@greenkz is subscribed" in replies[0].plain
+        channel = await get_chat(sqlite_db, -100600)
+        assert channel.type == "channel" and channel.lang == "en"
+        replies = await h.send("/subscribe @nosuch", chat_id=9, user_id=9, lang="en")
+        assert "could not find @nosuch" in replies[0].plain
+
+
+async def test_unknown_command_and_commands_menu(sqlite_db) -> None:
+    from bot.app import set_commands
+
+    async with BotHarness(sqlite_db) as h:
+        replies = await h.send("/whatever", lang="en")
+        assert replies[0].plain == "I don't know that command. All commands: /help."
+        await set_commands(h.bot)
+        assert set(h.stub.commands) == {"", "ru", "kk", "en"}
+        assert {c["command"] for c in h.stub.commands["kk"]} >= {"digest", "settings", "search"}

@@ -12,12 +12,12 @@ _SEARCH_MODULES = ("bot.handlers.search", "bot.handlers.orgs")
 
 def all_routers() -> list[Router]:
     """Fresh routers for one Dispatcher (a Router can be attached to one parent only)."""
-    from bot.handlers import digest, settings, start
+    from bot.handlers import admin, admin_sources, admin_topics, digest, settings, start, stats
 
     modules = [importlib.import_module(name) for name in _SEARCH_MODULES if _exists(name)]
     routers = [
         start.router, settings.router, digest.router, *(m.router for m in modules),
-        start.fallback,
+        admin_topics.router, admin_sources.router, stats.router, admin.refusal, start.fallback,
     ]
     return [_detach(router) for router in routers]
 
