@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from topics.build import Tuning, build_classifier, load_classifier
 from topics.definitions import Gazetteer, GazetteerEntry, load_gazetteer
 from topics.model import Classification, Classifier
+from topics.service import Change, Preview, PreviewItem, TopicInfo, TopicService, TuningError
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,18 @@ class OrgRef:
 
 
 __all__ = [
+    "Change",
     "Classification",
     "Classifier",
     "Gazetteer",
     "GazetteerEntry",
     "OrgRef",
+    "Preview",
+    "PreviewItem",
+    "TopicInfo",
+    "TopicService",
     "Tuning",
+    "TuningError",
     "build_classifier",
     "load_classifier",
     "load_gazetteer",

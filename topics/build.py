@@ -6,7 +6,8 @@ Order of precedence for a term's weight, weakest first:
 3. examples admins gave, Rocchio-style: every non-alias term moves by
    +BETA x (mean weight in the positive examples) - GAMMA x (mean weight in the negative ones),
    where an example's weight for a term is its learned weight in that text, or 1.0 for a topic
-   term it mentions; so terms of good examples gain, terms of bad ones lose (and may go negative);
+   term it mentions; so terms of good examples gain, terms of bad ones lose (and may go negative).
+   Terms new to the topic count towards its anchor like core terms, in proportion to weight;
 4. admins' explicit rules (replace everything; weight 0 removes a term).
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from storage.text import fold
 from topics.definitions import TopicDef, load_gazetteer, load_topic_defs
 from topics.learn import LearnedTerm, learn_terms
 from topics.matcher import Matcher, compile_phrase, words
@@ -103,22 +105,24 @@ def apply_examples(
         for phrase, term in terms.items()
     }
     for label, phrase in sorted(new.items()):
-        out[phrase] = Term(label, phrase, round(shift[label], 4), "learned")
+        out[phrase] = Term(label, phrase, round(shift[label], 4), "example")
     return out
 
 
 def apply_rules(
     terms: dict[tuple[str, ...], Term], rules: dict[str, float]
 ) -> dict[tuple[str, ...], Term]:
-    """Admins' explicit term weights; weight 0 removes the term."""
+    """Admins' explicit term weights; weight 0 removes the term.
+
+    A rule replaces the term in every language list it is written the same way in.
+    """
     out = dict(terms)
     for text, weight in sorted(rules.items()):
         variants = compile_phrase(text)
-        for phrase in variants:
-            if weight == 0:
-                out.pop(phrase, None)
-            else:
-                out[phrase] = Term(text, variants[0], weight, "rule")
+        same = fold(text)
+        out = {p: t for p, t in out.items() if p not in variants and fold(t.text) != same}
+        if weight != 0:
+            out.update({phrase: Term(text, variants[0], weight, "rule") for phrase in variants})
     return out
 
 

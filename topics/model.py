@@ -4,9 +4,9 @@ A topic model is a set of weighted terms (phrases). For an item, each matched te
 weight x evidence, where evidence sums the positions it occurs at (title 2.0, lead 1.5, rest
 1.0), each further occurrence counting half the one before. The raw sum becomes a score in
 [0, 1] through 1 - exp(-raw / scale); the score is then scaled down by the topic's anchor gate
-(min(1, anchor / anchor_min) squared): the topic's own names (or strong core terms) must be
-mentioned substantially (`anchor_min` position-weighted mentions: in the title, or more than
-once), so a passing mention or generic vocabulary alone never flags.
+(min(1, anchor / anchor_min) squared): the topic's own names (or its core terms, in proportion
+to their weight) must be mentioned substantially (`anchor_min` position-weighted mentions: in
+the title, or more than once), so a passing mention or generic vocabulary alone never flags.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ LEAD_WEIGHT = 1.5
 BODY_WEIGHT = 1.0
 LEAD_WORDS = 40
 REPEAT_DECAY = 0.5
-STRONG_TERM = 2.0  # core terms at least this strong anchor a topic whose anchor is "core"
+STRONG_TERM = 2.0  # a core term this strong counts fully towards a "core" anchor
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A weighted phrase of a topic. `kind`: alias | core | learned | rule."""
+    """A weighted phrase of a topic. `kind`: alias | core | learned | example | rule."""
 
     text: str
     phrase: tuple[str, ...]
@@ -50,12 +50,13 @@ class TopicModel:
     anchor_min: float
     terms: dict[tuple[str, ...], Term]
 
-    def is_anchor(self, term: Term) -> bool:
+    def anchor_strength(self, term: Term) -> float:
+        """How much a mention of `term` counts towards the anchor (0..1)."""
         if term.kind == "alias":
-            return True
-        return self.anchor == "core" and term.kind in ("core", "rule") and (
-            term.weight >= STRONG_TERM
-        )
+            return 1.0
+        if self.anchor == "core" and term.kind in ("core", "rule", "example") and term.weight > 0:
+            return min(1.0, term.weight / STRONG_TERM)
+        return 0.0
 
 
 @dataclass
@@ -118,7 +119,9 @@ class Classifier:
     def names(self, topic_id: str) -> dict[str, str]:
         return dict(self.models[topic_id].names)
 
-    def _score(self, model: TopicModel, matches: list[Match], weights: list[float]):
+    def _score(
+        self, model: TopicModel, matches: list[Match], weights: list[float]
+    ) -> tuple[float, list[tuple[str, float]]]:
         own = _leftmost_longest([m for m in matches if m.phrase in model.terms])
         occurrences: dict[Term, list[float]] = defaultdict(list)
         for match in own:
@@ -129,13 +132,17 @@ class Classifier:
         for term, positions in occurrences.items():
             contribution = term.weight * _evidence(positions)
             raw += contribution
-            if model.is_anchor(term):
-                anchor += sum(positions)
+            anchor += model.anchor_strength(term) * sum(positions)
             why.append((term.text, round(contribution, 3)))
         gate = min(1.0, anchor / model.anchor_min) ** 2 if model.anchor_min > 0 else 1.0
         score = (1.0 - math.exp(-max(raw, 0.0) / model.scale)) * gate
         why.sort(key=lambda pair: (-abs(pair[1]), pair[0]))
         return round(score, 4), why
+
+    def score(self, title: str, text: str, topic_id: str) -> float:
+        """One topic's score only (no organisations): what previews need."""
+        tokens, weights = _positions(title, text)
+        return self._score(self.models[topic_id], self._matcher.find(tokens), weights)[0]
 
     def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
         """Score one item (`lang` helps organisation extraction; matching is language-free)."""
