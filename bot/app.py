@@ -23,7 +23,6 @@ from bot.handlers import all_routers
 from bot.handlers.admin_topics import PendingChanges
 from bot.i18n import LANGUAGES, t
 from bot.middlewares import LanguageMiddleware, update_chat_id
-from storage.chats import chat_lang
 from storage.db import Database
 
 log = logging.getLogger("newsbot.bot")
@@ -75,7 +74,7 @@ def create_dispatcher(
     return dp
 
 
-async def _on_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
+async def _on_error(event: ErrorEvent, bot: Bot, lang: str = "ru") -> bool:
     """Log the failure (the token is redacted by the log filter) and apologise to the user:
     a user never sees a traceback and never gets silence."""
     log.error("update %s failed: %r", event.update.update_id, event.exception,
@@ -86,7 +85,6 @@ async def _on_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
     try:
         if event.update.callback_query is not None:
             await event.update.callback_query.answer()
-        lang = await chat_lang(db, chat_id) or "ru"
         await bot.send_message(chat_id, t("common.error", lang))
     except Exception:  # the apology itself failed (blocked chat, network): log only
         log.warning("could not apologise in chat %s", chat_id, exc_info=True)

@@ -546,13 +546,15 @@ class BotHarness:
         return self._settings
 
     async def __aenter__(self) -> BotHarness:
+        from pydantic import SecretStr
+
         from bot.app import create_bot, create_dispatcher
 
         if self._owns_stub:
             await self.stub.start()
         self._settings = self._settings.model_copy(
             update={"telegram_api_base": self.stub.url,
-                    "bot_token": self._settings.bot_token or TOKEN}
+                    "bot_token": self._settings.bot_token or SecretStr(TOKEN)}
         )
         self.bot = create_bot(self._settings)
         self.dp = create_dispatcher(
