@@ -129,5 +129,5 @@ def to_plain(part: str) -> str:
 
 def to_terminal(part: str) -> str:
     """Plain text for a terminal: links become `title <url>`."""
-    linked = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} <{m.group(1)}>", part)
+    linked = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 &lt;\1&gt;", part)
     return html.unescape(_TAG.sub("", linked))
