@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,11 +28,15 @@ from storage.text import fold
 
 log = logging.getLogger(__name__)
 
+Synonyms = dict[tuple[str, ...], list[tuple[str, ...]]]
+_synonyms: dict[str, tuple[float, Synonyms]] = {}  # database URL -> (loaded at, synonyms)
+
 FUZZY_CUTOFF = 80.0
 AMBIGUITY_MARGIN = 5.0  # fuzzy matches this close to the best one are offered as a choice
 MIN_FUZZY_CHARS = 4  # shorter names (acronyms) must match an alias exactly
 MAX_MATCHES = 8
 MAX_MERGE_DEPTH = 16
+SYNONYMS_TTL = 60.0
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
 
@@ -116,6 +121,7 @@ async def sync_gazetteer(session: AsyncSession, entries: Iterable[GazetteerEntry
                 session.add(OrgAlias(alias=alias, org_id=org.id, lang=lang))
                 known.add(alias)
     await session.flush()
+    _forget_synonyms()
     return added
 
 
@@ -146,6 +152,7 @@ async def _create_org(session: AsyncSession, key: str) -> None:
         if alias and await session.get(OrgAlias, alias) is None:
             session.add(OrgAlias(alias=alias, org_id=org.id))
             await session.flush()
+        _forget_synonyms()
 
     if session.bind.dialect.name == "sqlite":
         await create()
@@ -192,8 +199,25 @@ def _canonical(orgs: Mapping[int, Organization], org_id: int) -> Organization | 
 # ---------------------------------------------------------------- reading
 
 
-async def alias_synonyms(session: AsyncSession) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
-    """For search: each alias as index terms -> the other aliases of its organisation."""
+async def alias_synonyms(session: AsyncSession) -> Synonyms:
+    """For search: each alias as index terms -> the other aliases of its organisation.
+
+    Kept per database for SYNONYMS_TTL seconds (every search needs it); changes made through
+    this module are seen at once, changes by another process within the TTL."""
+    key = str(session.bind.url)
+    cached = _synonyms.get(key)
+    if cached is not None and time.monotonic() - cached[0] < SYNONYMS_TTL:
+        return cached[1]
+    synonyms = await _load_synonyms(session)
+    _synonyms[key] = (time.monotonic(), synonyms)
+    return synonyms
+
+
+def _forget_synonyms() -> None:
+    _synonyms.clear()
+
+
+async def _load_synonyms(session: AsyncSession) -> Synonyms:
     orgs = await _all_orgs(session)
     by_org: dict[int, list[tuple[str, ...]]] = {}
     for alias, org_id in (await session.exec(sa.select(OrgAlias.alias, OrgAlias.org_id))).all():
@@ -201,7 +225,7 @@ async def alias_synonyms(session: AsyncSession) -> dict[tuple[str, ...], list[tu
         terms = tuple(index_terms(alias))
         if org is not None and terms:
             by_org.setdefault(org.id or 0, []).append(terms)
-    synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    synonyms: Synonyms = {}
     for spellings in by_org.values():
         unique = list(dict.fromkeys(spellings))
         for terms in unique:
@@ -350,6 +374,7 @@ async def add_alias(db: Database, org_id: int, alias: str, actor: int | None) ->
             return _match(org)
         session.add(OrgAlias(alias=spelling, org_id=org.id, added_by=actor))
         await session.commit()
+    _forget_synonyms()
     log.info("org alias %r -> %s added by %s", spelling, org.key, actor)
     return _match(org)
 
@@ -383,6 +408,7 @@ async def merge(db: Database, from_id: int, into_id: int, actor: int | None) -> 
             if spelling and await session.get(OrgAlias, spelling) is None:
                 session.add(OrgAlias(alias=spelling, org_id=target.id, added_by=actor))
         await session.commit()
+    _forget_synonyms()
     log.info("org %s merged into %s by %s", source.key, target.key, actor)
     return _match(target)
 
@@ -410,5 +436,6 @@ async def add_org(db: Database, key: str, name: str, actor: int | None) -> OrgMa
         if spelling != key and await session.get(OrgAlias, key) is None:
             session.add(OrgAlias(alias=key, org_id=org.id, added_by=actor))
         await session.commit()
+    _forget_synonyms()
     log.info("org %s added by %s", key, actor)
     return _match(org)

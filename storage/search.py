@@ -121,7 +121,9 @@ async def reindex(db: Database, batch: int = REINDEX_BATCH) -> int:
 class _Candidate:
     item_id: int
     relevance: float
-    published_at: datetime
+    epoch: float  # published_at as Unix seconds (cheap to read back on both backends)
+    topic_score: float
+    on_topic: bool
 
 
 async def search(
@@ -143,14 +145,14 @@ async def search(
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
             return SearchPage(0, [], "unknown_source")
-        statement, params = _candidate_statement(session, query, source_ids)
-        rows = (await session.exec(statement, params={**params, "cap": CANDIDATES})).all()
-        candidates = [_Candidate(row.id, float(row.rel or 0.0), row.published_at) for row in rows]
+        sql = _Sql(session.bind.dialect.name, query, source_ids)
+        rows = (await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES}))
+        candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
+                                 float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
         total = len(candidates)
         if total >= CANDIDATES:
-            count_statement, _ = _candidate_statement(session, query, source_ids, count=True)
-            total = (await session.exec(count_statement, params=params)).scalar_one()
-        ranked = await _rank(session, candidates, now)
+            total = (await session.exec(sql.count(), params=sql.params)).scalar_one()
+        ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
         hits = await load_hits(session, ranked[start : start + per_page])
     return SearchPage(total, hits, query.hint)
@@ -160,6 +162,73 @@ async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
     """Sources whose name or URL contains `needle` (compared folded, so Курсив = курсив)."""
     rows = (await session.exec(sa.select(Source.id, Source.name, Source.url))).all()
     return [row.id for row in rows if needle in fold(row.name) or needle in fold(row.url)]
+
+
+_TOPIC_COLUMNS = (
+    "(SELECT max(t.score) FROM item_topic t WHERE t.item_id = c.id) AS topic_score, "
+    "EXISTS (SELECT 1 FROM item_topic t WHERE t.item_id = c.id AND t.on_topic) AS on_topic"
+)
+_EPOCH = {
+    "sqlite": "(julianday(i.published_at) - 2440587.5) * 86400.0",
+    "postgresql": "extract(epoch FROM i.published_at)",
+}
+
+
+class _Sql:
+    """The statements of one query: fixed SQL text per backend; user input only as parameters
+    (the match expression is one bound string built from letters and digits)."""
+
+    def __init__(self, dialect: str, query: Query, source_ids: list[int] | None) -> None:
+        self.query = query
+        self.source_ids = source_ids
+        self.clauses, self.params = _filters(query, source_ids)
+        if not query.groups:
+            self.rel, self.source, self.order = "0.0", "item AS i", "i.published_at DESC"
+            self.count_source = self.source
+        elif dialect == "sqlite":
+            self.rel = "-bm25(item_fts, 4.0, 1.0)"
+            self.source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
+            self.count_source = self.source if self.clauses else "item_fts"
+            self.clauses.insert(0, "item_fts MATCH :match")
+            self.params["match"] = fts5_expression(query)
+            self.order = "item_fts.rowid DESC"
+        else:
+            self.rel = "ts_rank(s.tsv, to_tsquery('simple', :match))"
+            self.source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
+            self.count_source = self.source if self.clauses else "item_search AS s"
+            self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
+            self.params["match"] = tsquery_expression(query)
+            self.order = "s.item_id DESC"
+        self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
+        self.where = " AND ".join(self.clauses) or "1 = 1"
+
+    def candidates(self) -> sa.TextClause:
+        """The newest CANDIDATES matches with what ranking needs; relevance and topic scores
+        are computed in the outer query, for the kept rows only."""
+        inner = (
+            f"SELECT i.id AS id, {self.epoch} AS epoch"
+            + (", s.tsv AS tsv" if "s.tsv" in self.rel else "")
+            + f" FROM {self.source} WHERE {self.where} ORDER BY {self.order} LIMIT :cap"
+        )
+        rel = self.rel.replace("s.tsv", "c.tsv")
+        if "bm25" in rel:  # bm25() only works in the query that holds the MATCH
+            inner = inner.replace(" AS epoch", f" AS epoch, {rel} AS rel")
+            rel = "c.rel"
+        sql = f"SELECT c.id, c.epoch, {rel} AS rel, {_TOPIC_COLUMNS} FROM ({inner}) AS c"
+        return self._bind(sa.text(sql)).columns(
+            sa.column("id", sa.Integer), sa.column("epoch", sa.Float), sa.column("rel", sa.Float),
+            sa.column("topic_score", sa.Float), sa.column("on_topic", sa.Boolean),
+        )
+
+    def count(self) -> sa.TextClause:
+        return self._bind(sa.text(f"SELECT count(*) FROM {self.count_source} WHERE {self.where}"))
+
+    def _bind(self, statement: sa.TextClause) -> sa.TextClause:
+        if self.query.since:
+            statement = statement.bindparams(sa.bindparam("since", type_=UTCDateTime()))
+        if self.source_ids is not None:
+            statement = statement.bindparams(sa.bindparam("source_ids", expanding=True))
+        return statement
 
 
 def _filters(query: Query, source_ids: list[int] | None) -> tuple[list[str], dict[str, object]]:
@@ -184,74 +253,19 @@ def _filters(query: Query, source_ids: list[int] | None) -> tuple[list[str], dic
     return clauses, params
 
 
-def _candidate_statement(
-    session: AsyncSession, query: Query, source_ids: list[int] | None, *, count: bool = False
-) -> tuple[sa.TextClause, dict[str, object]]:
-    """The statement listing the newest matches (id, rel, published_at), or counting them."""
-    clauses, params = _filters(query, source_ids)
-    if not query.groups:
-        select = "i.id AS id, 0.0 AS rel, i.published_at AS published_at"
-        source = "item AS i"
-        order = "i.published_at DESC"
-    elif session.bind.dialect.name == "sqlite":
-        select = "item_fts.rowid AS id, -bm25(item_fts, 4.0, 1.0) AS rel, i.published_at"
-        source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
-        clauses.insert(0, "item_fts MATCH :match")
-        params["match"] = fts5_expression(query)
-        order = "item_fts.rowid DESC"
-    else:
-        select = "s.item_id AS id, s.tsv AS tsv, i.published_at"
-        source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
-        clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
-        params["match"] = tsquery_expression(query)
-        order = "s.item_id DESC"
-    where = " AND ".join(clauses) or "1 = 1"
-    if count:
-        sql = f"SELECT count(*) FROM {source} WHERE {where}"
-    else:
-        sql = f"SELECT {select} FROM {source} WHERE {where} ORDER BY {order} LIMIT :cap"
-        if "tsv" in select:  # rank only the rows kept, not every match
-            sql = (
-                "SELECT c.id, ts_rank(c.tsv, to_tsquery('simple', :match)) AS rel,"
-                f" c.published_at FROM ({sql}) AS c"
-            )
-    statement = sa.text(sql)
-    if query.since:
-        statement = statement.bindparams(sa.bindparam("since", type_=UTCDateTime()))
-    if source_ids is not None:
-        statement = statement.bindparams(sa.bindparam("source_ids", expanding=True))
-    if not count:
-        statement = statement.columns(
-            sa.column("id", sa.Integer), sa.column("rel", sa.Float),
-            sa.column("published_at", UTCDateTime()),
-        )
-    return statement, params
-
-
-async def _rank(session: AsyncSession, candidates: list[_Candidate], now: datetime) -> list[int]:
+def _rank(candidates: list[_Candidate], now: datetime) -> list[int]:
     """Candidate ids best first: relevance + recency + topic score, on-topic first on ties."""
     if not candidates:
         return []
-    topic_rows = (
-        await session.exec(
-            sa.select(
-                ItemTopic.item_id,
-                sa.func.max(ItemTopic.score),
-                sa.func.max(sa.cast(ItemTopic.on_topic, sa.Integer)),
-            )
-            .where(ItemTopic.item_id.in_([c.item_id for c in candidates]))
-            .group_by(ItemTopic.item_id)
-        )
-    ).all()
-    topic = {row[0]: (float(row[1] or 0.0), bool(row[2])) for row in topic_rows}
     best = max(c.relevance for c in candidates) or 1.0
+    now_epoch = now.timestamp()
 
-    def key(candidate: _Candidate) -> tuple[float, bool, datetime]:
-        score, on_topic = topic.get(candidate.item_id, (0.0, False))
-        age_days = max((now - candidate.published_at).total_seconds() / 86400, 0.0)
+    def key(candidate: _Candidate) -> tuple[float, bool, float]:
+        age_days = max((now_epoch - candidate.epoch) / 86400, 0.0)
         recency = RECENCY_HALF_LIFE_DAYS / (RECENCY_HALF_LIFE_DAYS + age_days)
-        total = candidate.relevance / best + RECENCY_WEIGHT * recency + TOPIC_WEIGHT * score
-        return round(total, 6), on_topic, candidate.published_at
+        total = (candidate.relevance / best + RECENCY_WEIGHT * recency
+                 + TOPIC_WEIGHT * candidate.topic_score)
+        return round(total, 6), candidate.on_topic, candidate.epoch
 
     return [c.item_id for c in sorted(candidates, key=key, reverse=True)]
 
