@@ -102,58 +102,68 @@ async def set_commands(bot: Bot) -> None:
     )
 
 
-async def run(settings: Settings) -> None:
-    """Start everything and serve until interrupted."""
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-    from aiohttp import web
-
+async def run(settings: Settings, *, handle_signals: bool = True) -> None:
+    """Start everything (schema upgrade, topics, outlets, gazetteer, scheduler) and serve
+    updates until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
     from bot.scheduler import Jobs, create_scheduler
     from feeds import Fetcher, Poller, sync_sources
     from storage.orgs import sync_gazetteer
     from topics import TopicService, load_gazetteer
 
     db = Database(settings.database_url)
-    await db.upgrade()
-    topic_service = TopicService(db, settings.seeds_dir)
-    await topic_service.load()
-    await sync_sources(db, settings.sources_file)
-    async with db.session() as session:
-        await sync_gazetteer(session, load_gazetteer(settings.seeds_dir).entries)
-        await session.commit()
-
-    async with Fetcher() as fetcher:
-        bot = create_bot(settings)
-        dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,
-                               fetcher=fetcher, bot=bot)
-        deliverer: Deliverer = dp["deliverer"]
-        poller = Poller(db, fetcher, lambda: topic_service.classifier, clock=utc_now)
-        jobs = Jobs(db=db, settings=settings, deliverer=deliverer, poller=poller, clock=utc_now)
-        scheduler = create_scheduler(jobs=jobs, settings=settings)
-        await set_commands(bot)
-        scheduler.start()
-        try:
-            if settings.webhook_url:
-                await bot.set_webhook(settings.webhook_url, drop_pending_updates=False)
-                app = web.Application()
-                SimpleRequestHandler(dispatcher=dp, bot=bot).register(app, path=_webhook_path(
-                    settings.webhook_url))
-                setup_application(app, dp, bot=bot)
-                runner = web.AppRunner(app)
-                await runner.setup()
-                await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-                log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
-                await asyncio.Event().wait()
-            else:
-                await bot.delete_webhook(drop_pending_updates=False)
-                log.info("long polling started")
-                await dp.start_polling(bot, handle_signals=True)
-        finally:
-            scheduler.shutdown(wait=False)
-            await bot.session.close()
-            await db.dispose()
+    try:
+        await db.upgrade()
+        topic_service = TopicService(db, settings.seeds_dir)
+        await topic_service.load()
+        await sync_sources(db, settings.sources_file)
+        async with db.session() as session:
+            await sync_gazetteer(session, load_gazetteer(settings.seeds_dir).entries)
+            await session.commit()
+        async with Fetcher() as fetcher:
+            bot = create_bot(settings)
+            dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,
+                                   fetcher=fetcher, bot=bot)
+            poller = Poller(db, fetcher, lambda: topic_service.classifier, clock=utc_now)
+            jobs = Jobs(db=db, settings=settings, deliverer=dp["deliverer"], poller=poller,
+                        clock=utc_now)
+            scheduler = create_scheduler(jobs=jobs, settings=settings)
+            try:
+                await set_commands(bot)
+                await jobs.deliverer.requeue_stale()
+                scheduler.start()
+                if settings.webhook_url:
+                    await _serve_webhook(dp, bot, settings)
+                else:
+                    await bot.delete_webhook(drop_pending_updates=False)
+                    log.info("long polling started")
+                    await dp.start_polling(bot, handle_signals=handle_signals,
+                                           close_bot_session=False)
+            finally:
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)
+                await bot.session.close()
+    finally:
+        await db.dispose()
 
 
-def _webhook_path(url: str) -> str:
+async def _serve_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+    """Receive updates on WEBHOOK_URL's path (behind the operator's HTTPS proxy)."""
     from urllib.parse import urlsplit
 
-    return urlsplit(url).path or "/"
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    assert settings.webhook_url is not None
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot).register(
+        app, path=urlsplit(settings.webhook_url).path or "/")
+    setup_application(app, dp, bot=bot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        await bot.set_webhook(settings.webhook_url, drop_pending_updates=False)
+        log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
