@@ -1,8 +1,9 @@
 """Scoring items against topic models and explaining the scores.
 
 A topic model is a set of weighted terms (phrases). For an item, each matched term contributes
-weight x evidence, where evidence sums the positions it occurs at (title 2.0, lead 1.5, rest
-1.0), each further occurrence counting half the one before. The raw sum becomes a score in
+weight x evidence, where evidence sums the positions it occurs at (title 2.0, first 40 words of
+the text 1.5, up to word 200 1.0, up to word 600 0.5, later 0), each further occurrence
+counting half the one before. The raw sum becomes a score in
 [0, 1] through 1 - exp(-raw / scale); the score is then scaled down by the topic's anchor gate
 (min(1, anchor / anchor_min) squared): the topic's own names (or its core terms, in proportion
 to their weight) must be mentioned substantially (`anchor_min` position-weighted mentions: in
@@ -22,7 +23,10 @@ from topics.orgs import OrgExtractor
 TITLE_WEIGHT = 2.0
 LEAD_WEIGHT = 1.5
 BODY_WEIGHT = 1.0
+TAIL_WEIGHT = 0.5
 LEAD_WORDS = 40
+BODY_WORDS = 200  # news put what matters first: words after this count half ...
+MAX_WORDS = 600  # ... and after this not at all for topics (organisations still count)
 REPEAT_DECAY = 0.5
 STRONG_TERM = 2.0  # a core term this strong counts fully towards a "core" anchor
 
@@ -80,8 +84,16 @@ def _positions(title: str, text: str) -> tuple[list[str], list[float]]:
     if title_words and body[: len(title_words)] == title_words:
         body = body[len(title_words) :]
     weights = [TITLE_WEIGHT] * len(title_words)
-    weights += [LEAD_WEIGHT if i < LEAD_WORDS else BODY_WEIGHT for i in range(len(body))]
+    weights += [_body_weight(i) for i in range(len(body))]
     return title_words + body, weights
+
+
+def _body_weight(index: int) -> float:
+    if index < LEAD_WORDS:
+        return LEAD_WEIGHT
+    if index < BODY_WORDS:
+        return BODY_WEIGHT
+    return TAIL_WEIGHT if index < MAX_WORDS else 0.0
 
 
 def _leftmost_longest(matches: Sequence[Match]) -> list[Match]:
@@ -125,7 +137,8 @@ class Classifier:
         own = _leftmost_longest([m for m in matches if m.phrase in model.terms])
         occurrences: dict[Term, list[float]] = defaultdict(list)
         for match in own:
-            occurrences[model.terms[match.phrase]].append(weights[match.start])
+            if weights[match.start] > 0:
+                occurrences[model.terms[match.phrase]].append(weights[match.start])
         raw = 0.0
         anchor = 0.0
         why: list[tuple[str, float]] = []
