@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliveryReport
-from bot.digest.build import due_chats, due_period, plan_alerts, plan_digest
+from bot.digest.build import due_chats, due_period, plan_alerts, plan_digests
 from bot.html import esc
 from bot.i18n import t
 from storage import outbox
@@ -54,12 +54,9 @@ class Jobs:
         chats = await active_chats(self.db, ("daily", "weekly", "instant"))
         periods = {found[0] for chat in chats if (found := due_period(chat, now))}
         planned_before = await outbox.planned_periods(self.db, "digest", list(periods))
-        count = 0
-        for due in due_chats(chats, now, planned_before):
-            row = await plan_digest(self.db, due.chat, kind="digest", period=due.period,
-                                    since=due.since, now=now)
-            count += row is not None
-        return count
+        rows = await plan_digests(self.db, due_chats(chats, now, planned_before),
+                                  kind="digest", now=now)
+        return sum(row is not None for row in rows)
 
     async def digest(self) -> DeliveryReport:
         await self.plan_digests()

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.digest.render import order_entries, render_digest
 from bot.i18n import t
 from storage import outbox
@@ -69,39 +73,51 @@ def due_chats(chats: Sequence[Chat], now: datetime, planned: set[tuple[int, str]
 
 
 async def plan_digest(
-    db: Database,
-    chat: Chat,
-    *,
-    kind: str,
-    period: str,
-    since: datetime,
-    now: datetime,
-    topic_order: Sequence[str] = (),
+    db: Database, chat: Chat, *, kind: str, period: str, since: datetime, now: datetime
 ) -> outbox.Outbox | None:
-    """Select, render and write the chat's digest row (status `empty` if nothing is new);
-    None if the period was already planned (by another instance, say)."""
-    async with db.session() as session:
-        names = await topic_names(session)
-        entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics, since=since,
-                                       until=now)
-        sections = _limit(order_entries(entries, list(topic_order) or list(names)))
-        parts = render_digest(
-            sections, header=_header(chat, since, now), names=names, lang=chat.lang,
-            tz=chat.tz, now=now,
-        ) if sections else []
-        shown = [entry for _, items in sections for entry in items]
-        row = await outbox.plan(
-            session, chat_id=chat.id, kind=kind, period=period, parts=parts,
-            item_ids=[e.item_id for e in shown],
-            sent_item_ids=[i for e in shown for i in e.item_ids], now=now,
-        )
-        if row is not None:
-            db_chat = await session.get(Chat, chat.id)
-            if db_chat is not None:
-                db_chat.last_digest_at = now
-                session.add(db_chat)
-        await session.commit()
-        return row
+    """Plan one chat's digest in its own transaction (see `plan_digests`)."""
+    rows = await plan_digests(db, [Due(chat, period, since)], kind=kind, now=now)
+    return rows[0]
+
+
+async def plan_digests(
+    db: Database, dues: Sequence[Due], *, kind: str, now: datetime, batch: int = 100
+) -> list[outbox.Outbox | None]:
+    """Select, render and write each chat's digest row (status `empty` when nothing is new),
+    `batch` chats a transaction. None for a period that already had a row (planned by
+    another instance, say)."""
+    rows: list[outbox.Outbox | None] = []
+    for start in range(0, len(dues), batch):
+        async with db.session() as session:
+            names = await topic_names(session)
+            for due in dues[start : start + batch]:
+                rows.append(await _plan_one(session, due, kind=kind, now=now, names=names))
+            await session.commit()
+    return rows
+
+
+async def _plan_one(
+    session: AsyncSession, due: Due, *, kind: str, now: datetime,
+    names: Mapping[str, Mapping[str, str]],
+) -> outbox.Outbox | None:
+    chat, since = due.chat, due.since
+    entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics, since=since,
+                                   until=now)
+    sections = _limit(order_entries(entries, list(names)))
+    parts = render_digest(
+        sections, header=_header(chat, since, now), names=names, lang=chat.lang, tz=chat.tz,
+        now=now,
+    ) if sections else []
+    shown = [entry for _, items in sections for entry in items]
+    row = await outbox.plan(
+        session, chat_id=chat.id, kind=kind, period=due.period, parts=parts,
+        item_ids=[e.item_id for e in shown],
+        sent_item_ids=[i for e in shown for i in e.item_ids], now=now,
+    )
+    if row is not None:
+        await session.exec(
+            sa.update(Chat).where(col(Chat.id) == chat.id).values(last_digest_at=now))
+    return row
 
 
 def _limit(sections: list[tuple[str, list[DigestEntry]]]) -> list[tuple[str, list[DigestEntry]]]:
