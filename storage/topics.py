@@ -72,17 +72,20 @@ async def examples(db: Database) -> list[TopicExample]:
         return list((await session.exec(statement)).all())
 
 
-async def latest_changes(
-    db: Database, action: str | None = None, topic_id: str | None = None, limit: int = 1000
-) -> list[TopicChange]:
+async def changes(db: Database, topic_id: str | None = None, limit: int = 50) -> list[TopicChange]:
     """The change log, newest first."""
     statement = select(TopicChange).order_by(TopicChange.id.desc()).limit(limit)
-    if action is not None:
-        statement = statement.where(TopicChange.action == action)
     if topic_id is not None:
         statement = statement.where(TopicChange.topic_id == topic_id)
     async with db.session() as session:
         return list((await session.exec(statement)).all())
+
+
+async def tuned_thresholds(db: Database) -> set[str]:
+    """Topics whose threshold an admin has set (the others follow topics.toml)."""
+    statement = select(TopicChange.topic_id).where(TopicChange.action == "set_threshold")
+    async with db.session() as session:
+        return set((await session.exec(statement.distinct())).all())
 
 
 def log_change(

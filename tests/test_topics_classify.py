@@ -124,3 +124,19 @@ def test_gazetteer_names_in_three_languages() -> None:
         assert classifier.orgs.resolve(name) == "undp", name
     for name in ("Министерства экологии и природных ресурсов", "МЭПР РК", "ҚР ЭТРМ"):
         assert classifier.orgs.resolve(name) == "kz_ecology_ministry", name
+
+
+def test_ner_adds_organisations_outside_the_gazetteer_on_topic_items_only() -> None:
+    classifier = load_classifier(SEEDS, ner=True)
+    text = ("Участники форума, организованного Ассоциацией возобновляемой энергетики и компанией "
+            "«Самрук-Энерго», обсудили строительство солнечных и ветровых электростанций. "
+            "Эксперты Программы развития ООН представили доклад.")
+    result = classifier.classify("Форум по ВИЭ прошёл в Астане", text, "ru")
+    assert result.on("green")
+    assert result.orgs["samruk_energy"] == 1 and result.orgs["undp"] == 1
+    unknown = [key for key in result.orgs if classifier.orgs.gazetteer.get(key) is None]
+    assert unknown == ["ассоциация-возобновлять-энергетика"]
+    assert result.org_names[unknown[0]].startswith("Ассоциаци")  # as written, not a slug
+    off_topic = classifier.classify("Ассоциация фермеров провела форум",
+                                    "Ассоциация фермеров Казахстана обсудила цены на зерно.")
+    assert off_topic.orgs == {}

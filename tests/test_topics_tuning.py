@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from storage.db import Database
-from storage.models import Item, ItemOrg, ItemTopic, Organization, Source, TopicChange
+from storage.models import Item, ItemOrg, ItemTopic, Organization, Source
 from topics import TopicService, TuningError
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -98,12 +98,13 @@ async def test_tuning_survives_a_restart_and_is_logged(db: Database, service) ->
     assert ("каток", -2.0) in info.rules and ("климат", 0.0) in info.rules
     assert info.positive_examples == 1
     assert "климат" not in [text for text, _ in classifier.classify("", "климат").why["green"]]
-    async with db.session() as session:
-        log = (await session.exec(select(TopicChange).order_by(TopicChange.id))).all()
-    assert [c.action for c in log] == ["add_term", "set_threshold", "remove_term", "add_example",
-                                       "add_topic", "add_term"]
+    log = await restarted.history()
+    assert [c.action for c in log] == ["add_term", "add_topic", "add_example", "remove_term",
+                                       "set_threshold", "add_term"]
     assert {c.actor_id for c in log} == {ADMIN}
-    assert all(c.at is not None for c in log)
+    assert all(c.at.tzinfo is not None for c in log)
+    assert log[-1].detail == {"term": "каток", "weight": -2.0}
+    assert [c.action for c in await restarted.history("sco")] == ["set_threshold"]
 
 
 async def test_examples_shift_weights(db: Database, service) -> None:

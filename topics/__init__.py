@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from topics.build import Tuning, build_classifier, load_classifier
 from topics.definitions import Gazetteer, GazetteerEntry, load_gazetteer
 from topics.model import Classification, Classifier
-from topics.service import Change, Preview, PreviewItem, TopicInfo, TopicService, TuningError
+from topics.service import (
+    Change,
+    ChangeRecord,
+    Preview,
+    PreviewItem,
+    TopicInfo,
+    TopicService,
+    TuningError,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class OrgRef:
 
 __all__ = [
     "Change",
+    "ChangeRecord",
     "Classification",
     "Classifier",
     "Gazetteer",

@@ -114,6 +114,17 @@ class TopicInfo:
     seeds: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One logged tuning change: what, who (Telegram user id) and when (UTC)."""
+
+    topic_id: str
+    action: str
+    detail: dict[str, Any]
+    actor_id: int | None
+    at: datetime
+
+
 def _days(days: int) -> int:
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise TuningError(f"Days must be a whole number from 1 to {MAX_DAYS}.", "days")
@@ -152,7 +163,7 @@ class TopicService:
 
     async def _read_tuning(self, seed_ids: set[str]) -> Tuning:
         tuning = Tuning()
-        thresholds_set = {c.topic_id for c in await store.latest_changes(self.db, "set_threshold")}
+        thresholds_set = await store.tuned_thresholds(self.db)
         for row in await store.all_topics(self.db):
             if row.id not in seed_ids:
                 tuning.added.append(TopicDef(
@@ -210,6 +221,13 @@ class TopicService:
 
     async def list_topics(self, now: datetime | None = None) -> list[TopicInfo]:
         return [await self.describe(tid, now) for tid in self.classifier.topic_ids]
+
+    async def history(self, topic_id: str | None = None, limit: int = 20) -> list[ChangeRecord]:
+        """The latest tuning changes (of one topic or all), newest first."""
+        return [
+            ChangeRecord(c.topic_id, c.action, dict(c.detail), c.actor_id, c.at)
+            for c in await store.changes(self.db, topic_id, limit)
+        ]
 
     # ------------------------------------------------------------------ changes
 
