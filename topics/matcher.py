@@ -15,7 +15,7 @@ Pattern keys carry a one-letter namespace: "=" for a lemma, "~" for a stem.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -126,3 +126,20 @@ class Matcher:
                     ):
                         matches.append(Match(start, end, phrase))
         return matches
+
+
+def leftmost_longest(
+    matches: Iterable[Match], tie_break: Callable[[Match], tuple] = lambda m: m.phrase
+) -> list[Match]:
+    """Non-overlapping matches: the earliest, then the longest, then by `tie_break`.
+
+    Explicit tie-breaking keeps results the same from run to run (set order is not).
+    """
+    chosen: list[Match] = []
+    covered = 0
+    ordered = sorted(matches, key=lambda m: (m.start, m.start - m.end, tie_break(m)))
+    for match in ordered:
+        if match.start >= covered:
+            chosen.append(match)
+            covered = match.end
+    return chosen

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from topics.matcher import Match, Matcher, words
+from topics.matcher import Match, Matcher, leftmost_longest, words
 from topics.orgs import OrgExtractor
 
 TITLE_WEIGHT = 2.0
@@ -96,17 +96,6 @@ def _body_weight(index: int) -> float:
     return TAIL_WEIGHT if index < MAX_WORDS else 0.0
 
 
-def _leftmost_longest(matches: Sequence[Match]) -> list[Match]:
-    """Non-overlapping matches, preferring the earliest then the longest."""
-    chosen: list[Match] = []
-    covered = 0
-    for match in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
-        if match.start >= covered:
-            chosen.append(match)
-            covered = match.end
-    return chosen
-
-
 def _evidence(position_weights: list[float]) -> float:
     ordered = sorted(position_weights, reverse=True)
     return sum(w * REPEAT_DECAY**i for i, w in enumerate(ordered))
@@ -134,7 +123,11 @@ class Classifier:
     def _score(
         self, model: TopicModel, matches: list[Match], weights: list[float]
     ) -> tuple[float, list[tuple[str, float]]]:
-        own = _leftmost_longest([m for m in matches if m.phrase in model.terms])
+        terms = model.terms
+        own = leftmost_longest(
+            (m for m in matches if m.phrase in terms),
+            lambda m: (-abs(terms[m.phrase].weight), terms[m.phrase].text),
+        )
         occurrences: dict[Term, list[float]] = defaultdict(list)
         for match in own:
             if weights[match.start] > 0:

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from storage.text import KAZAKH_LETTERS, lemma
 from storage.text import _morph as morph
 from topics.definitions import Gazetteer
-from topics.matcher import Match, Matcher, compile_phrase, words
+from topics.matcher import Match, Matcher, compile_phrase, leftmost_longest, words
 
 FUZZY_CUTOFF = 90
 NER_MAX_CHARS = 4000
@@ -133,16 +133,7 @@ class OrgExtractor:
     ) -> OrgsFound:
         """Organisation mentions from the item's phrase matches (+ NER when `deep`)."""
         counts: Counter[str] = Counter()
-        chosen: list[Match] = []
-        covered = 0
-        for match in sorted(
-            (m for m in matches if m.phrase in self._keys),
-            key=lambda m: (m.start, -(m.end - m.start)),
-        ):
-            if match.start >= covered:
-                chosen.append(match)
-                covered = match.end
-        for match in chosen:
+        for match in leftmost_longest(m for m in matches if m.phrase in self._keys):
             counts.update(self._keys[match.phrase])
         names = {key: self._display[key] for key in counts}
         russian = lang == "ru" or (lang is None and _is_russian(title + " " + text))
