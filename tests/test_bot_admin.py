@@ -133,6 +133,17 @@ async def test_outlets_and_stats(sqlite_db, service) -> None:
         assert "Subscribers: 1 active, 0 turned off, 0 unreachable" in stats.plain
 
 
+async def test_rescore(sqlite_db, service) -> None:
+    await add_item(sqlite_db, "Солнечная электростанция мощностью 100 МВт",
+                   fetched_at=NOW - timedelta(days=1))
+    async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
+        replies = await h.send("/rescore 3", chat_id=ADMIN, lang="en")
+        assert [r.plain for r in replies] == [
+            "Re-scoring the last 3 days…", "Done: items re-scored: 1 (last 3 days)."]
+        (reply,) = await h.send("/rescore soon", chat_id=ADMIN, lang="en")
+        assert reply.plain == "Like this: /rescore 7 (days)"
+
+
 async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=None) as h:
         (reply,) = await h.send("/topic green", chat_id=ADMIN, lang="en")

@@ -151,3 +151,24 @@ async def test_planning_is_idempotent_and_retries_wait_their_turn(db) -> None:
     assert row.id == row_id and row.parts_sent == 1 and row.message_ids == [101]
     await outbox.record_part(db, row, 102, NOW)
     assert (await _statuses(db))[5].status == "sent"
+
+
+async def test_rate_limiter_spaces_sends_per_chat_and_per_group() -> None:
+    limiter = RateLimiter(1000, per_chat_interval=0.2, group_per_minute=3, group_window=0.6)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for _ in range(3):
+        await limiter.acquire(7)  # a private chat: one send per 0.2 s
+    assert loop.time() - start >= 0.4
+
+    start = loop.time()
+    stamps = []
+    for _ in range(4):
+        await limiter.acquire(-100)  # a group: 3 per 0.6 s window
+        stamps.append(loop.time() - start)
+    assert stamps[3] >= 0.6 > stamps[2]
+
+    limiter.pause(0.3)  # a 429 stops everybody
+    start = loop.time()
+    await limiter.acquire(8)
+    assert loop.time() - start >= 0.29

@@ -120,3 +120,19 @@ async def test_message_too_long_is_split_and_sent(sqlite_db) -> None:
         async with sqlite_db.session() as session:
             row = (await session.exec(select(Outbox).where(Outbox.kind == "manual"))).one()
         assert row.status == "sent" and row.message_ids == [s.message_id for s in sent]
+
+
+async def test_latest_and_topics(sqlite_db) -> None:
+    await add_topics(sqlite_db)
+    await add_item(sqlite_db, "Старое о ветре", fetched_at=NOW - timedelta(hours=5))
+    await add_item(sqlite_db, "Свежий саммит ШОС", topic="sco", fetched_at=NOW - timedelta(hours=1))
+    async with BotHarness(sqlite_db, clock=Clock(NOW)) as h:
+        (latest,) = await h.send("/latest", lang="en")
+        text = latest.plain
+        assert text.index("1. Свежий саммит ШОС") < text.index("2. Старое о ветре")
+        (latest,) = await h.send("/latest green", lang="en")
+        assert "ШОС" not in latest.plain and "Старое о ветре" in latest.plain
+        (latest,) = await h.send("/latest sport", lang="en")
+        assert latest.plain == "I don't know the topic “sport”. Topics: green, sco."
+        (topics,) = await h.send("/topics", lang="en")
+        assert "Green development (green): about green" in topics.plain

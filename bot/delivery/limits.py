@@ -18,10 +18,12 @@ class RateLimiter:
         *,
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
+        group_window: float = 60.0,
     ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.per_chat_interval = per_chat_interval
         self.group_per_minute = group_per_minute
+        self.group_window = group_window
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
@@ -57,6 +59,6 @@ class RateLimiter:
         sends = self._group_sends.get(chat_id)
         if not sends:
             return 0.0
-        while sends and now - sends[0] >= 60.0:
+        while sends and now - sends[0] >= self.group_window:
             sends.popleft()
-        return sends[0] + 60.0 if len(sends) >= self.group_per_minute else 0.0
+        return sends[0] + self.group_window if len(sends) >= self.group_per_minute else 0.0

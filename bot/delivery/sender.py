@@ -144,14 +144,21 @@ class Deliverer:
             await outbox.fail(self.db, row, f"{type(error).__name__}: {error.message}")
             report.failed_rows += 1
         except _Retry as retry:
-            if row.attempts >= self.max_attempts:
-                await outbox.fail(self.db, row, f"gave up after {row.attempts} tries: {retry}")
-                report.failed_rows += 1
-            else:
-                delay = outbox.retry_delay(row.attempts, self.backoff * 30)
-                await outbox.release(self.db, row, str(retry), self.clock() + delay)
-                report.requeued += 1
+            await self._retry_later(row, str(retry), report)
+        except Exception as error:  # a bug or the store: keep the row, try again later
+            log.exception("outbox %s to chat %s: unexpected error", row.id, row.chat_id)
+            await self._retry_later(row, f"{type(error).__name__}: {error}", report)
         return report
+
+    async def _retry_later(self, row: Outbox, error: str, report: DeliveryReport) -> None:
+        """Back to the queue with a growing delay, or failed once out of attempts."""
+        if row.attempts >= self.max_attempts:
+            await outbox.fail(self.db, row, f"gave up after {row.attempts} tries: {error}")
+            report.failed_rows += 1
+        else:
+            delay = outbox.retry_delay(row.attempts, self.backoff * 30)
+            await outbox.release(self.db, row, error, self.clock() + delay)
+            report.requeued += 1
 
     async def _send_part(self, row: Outbox, report: DeliveryReport) -> int | None:
         """Send the row's next part; its message id, or None if it had to be split."""
