@@ -31,5 +31,6 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+    # Chatty libraries: their INFO lines (each request, each migration step) drown ours.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "pymorphy3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -10,7 +10,8 @@ import sys
 
 # One module per sub-command family; each adds its parsers and sets `func(args) -> int`.
 COMMAND_MODULES = (
-    "bot.cli.run",  # run, demo
+    "bot.cli.run",  # run
+    "bot.cli.demo",  # demo
     "bot.cli.fetch",  # fetch, sources
     "bot.cli.topics",  # classify, learn
     "bot.cli.digest",  # digest
