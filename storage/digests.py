@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -41,8 +42,8 @@ async def digest_entries(
     """Stories fetched in (since, until] that are on one of `topics` (all if empty), none of
     whose items the chat was sent, best score first."""
     query = (
-        select(Item.id, Item.title, Item.url, Item.published_at, Item.cluster_id, Source.name,
-               ItemTopic.topic_id, ItemTopic.score)
+        select(Item.id, Item.title, Item.url, Item.published_at, Item.cluster_id,
+               col(Source.name).label("outlet"), ItemTopic.topic_id, ItemTopic.score)
         .join(Source, col(Source.id) == col(Item.source_id))
         .join(ItemTopic, col(ItemTopic.item_id) == col(Item.id))
         .where(col(ItemTopic.on_topic).is_(True), col(ItemTopic.score) >= min_score)
@@ -55,25 +56,26 @@ async def digest_entries(
         query = query.where(col(Item.id).not_in(sent))
     rows = (await session.exec(query)).all()
 
-    best: dict[int, tuple] = {}  # item id -> its row under its best topic
+    best: dict[int, Any] = {}  # item id -> its row under its best-scoring topic
     for row in rows:
-        if row[0] not in best or row[7] > best[row[0]][7]:
-            best[row[0]] = row
-    clusters: dict[int, list[tuple]] = {}
+        if row.id not in best or row.score > best[row.id].score:
+            best[row.id] = row
+    clusters: dict[int, list[Any]] = {}
     for row in best.values():
-        clusters.setdefault(row[4] or row[0], []).append(row)
+        clusters.setdefault(row.cluster_id or row.id, []).append(row)
     if chat_id is not None:
         for cluster_id in await _clusters_sent(session, chat_id, list(clusters)):
             clusters.pop(cluster_id, None)
 
     entries = []
     for members in clusters.values():
-        members.sort(key=lambda r: (-r[7], r[3], r[0]))
+        members.sort(key=lambda r: (-r.score, r.published_at, r.id))
         lead = members[0]
-        also = list(dict.fromkeys(r[5] for r in members[1:] if r[5] != lead[5]))
+        also = list(dict.fromkeys(r.outlet for r in members[1:] if r.outlet != lead.outlet))
         entries.append(DigestEntry(
-            item_id=lead[0], title=lead[1], url=lead[2], outlet=lead[5], published_at=lead[3],
-            topic_id=lead[6], score=lead[7], also=also, item_ids=[r[0] for r in members],
+            item_id=lead.id, title=lead.title, url=lead.url, outlet=lead.outlet,
+            published_at=lead.published_at, topic_id=lead.topic_id, score=lead.score,
+            also=also, item_ids=[r.id for r in members],
         ))
     entries.sort(key=lambda e: (-e.score, -e.published_at.timestamp(), e.item_id))
     return entries
