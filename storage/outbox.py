@@ -99,8 +99,13 @@ async def claim(
     return sorted(rows, key=lambda r: r.id or 0)
 
 
+class ClaimLost(Exception):
+    """The row was taken over (requeued as stale and claimed by another worker)."""
+
+
 async def record_part(db: Database, row: Outbox, message_id: int, now: datetime) -> None:
-    """One more part is out: count it (and finish the row after its last part)."""
+    """One more part is out: count it (and finish the row after its last part). Raises
+    ClaimLost if the row is no longer this worker's, so it stops sending it."""
     row.parts_sent += 1
     row.message_ids = [*row.message_ids, message_id]
     values: dict[str, object] = {"parts_sent": row.parts_sent, "message_ids": row.message_ids,
@@ -153,9 +158,16 @@ async def last_delivered(db: Database, chat_id: int, kinds: Sequence[str]) -> Ou
 
 
 async def _update(db: Database, row: Outbox, **values: object) -> None:
+    """Write `values` to the row while this worker still holds its claim."""
     async with db.session() as session:
-        await session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id).values(**values))
+        result = await session.exec(
+            sa.update(Outbox)
+            .where(col(Outbox.id) == row.id, col(Outbox.claimed_by) == row.claimed_by)
+            .values(**values)
+        )
         await session.commit()
+    if result.rowcount == 0:
+        raise ClaimLost(f"outbox row {row.id} is no longer claimed by {row.claimed_by}")
 
 
 def retry_delay(attempts: int, base: float) -> timedelta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 from telegram_stub import TOKEN, TelegramStub
 
@@ -172,3 +173,15 @@ async def test_rate_limiter_spaces_sends_per_chat_and_per_group() -> None:
     start = loop.time()
     await limiter.acquire(8)
     assert loop.time() - start >= 0.29
+
+
+async def test_a_row_taken_over_is_never_written_by_its_old_holder(db) -> None:
+    await _rows(db, {6: ["a", "b"]})
+    (old,) = await outbox.claim(db, "A#1", NOW)
+    assert await outbox.requeue_stale(db, NOW) == 1  # A looked dead
+    (new,) = await outbox.claim(db, "B#1", NOW)
+    with pytest.raises(outbox.ClaimLost):
+        await outbox.record_part(db, old, 1, NOW)
+    await outbox.record_part(db, new, 2, NOW)
+    row = (await _statuses(db))[6]
+    assert row.parts_sent == 1 and row.message_ids == [2] and row.claimed_by == "B#1"

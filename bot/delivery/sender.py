@@ -12,6 +12,7 @@ Failure handling per part:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import socket
@@ -84,10 +85,11 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._lock = asyncio.Lock()
+        self._claims = itertools.count(1)
 
     async def deliver_rows(self, row_ids: Sequence[int]) -> DeliveryReport:
         """Claim and send exactly these rows now (e.g. the one `/digest` just planned)."""
-        rows = await outbox.claim(self.db, self.worker, self.clock(), limit=len(row_ids),
+        rows = await outbox.claim(self.db, self._claim_id(), self.clock(), limit=len(row_ids),
                                   row_ids=row_ids)
         return await self._send_all(rows)
 
@@ -98,9 +100,14 @@ class Deliverer:
         if self._lock.locked():
             return report
         async with self._lock:
-            while rows := await outbox.claim(self.db, self.worker, self.clock(), limit=batch):
+            while rows := await outbox.claim(self.db, self._claim_id(), self.clock(), limit=batch):
                 report.add(await self._send_all(rows))
         return report
+
+    def _claim_id(self) -> str:
+        """Unique per claim, so a row requeued and re-claimed is never written by its old
+        holder (which stops at its next write: ClaimLost)."""
+        return f"{self.worker}#{next(self._claims)}"
 
     async def requeue_stale(self, older_than: timedelta = timedelta(minutes=2)) -> int:
         """Resume rows a dead worker left half-sent (they continue at their next part)."""
@@ -122,6 +129,13 @@ class Deliverer:
 
     async def _send_row(self, row: Outbox) -> DeliveryReport:
         report = DeliveryReport()
+        try:
+            await self._deliver_row(row, report)
+        except outbox.ClaimLost:
+            log.warning("outbox %s was taken over by another worker; leaving it", row.id)
+        return report
+
+    async def _deliver_row(self, row: Outbox, report: DeliveryReport) -> None:
         try:
             while row.parts_sent < len(row.parts):
                 message_id = await self._send_part(row, report)
@@ -145,10 +159,11 @@ class Deliverer:
             report.failed_rows += 1
         except _Retry as retry:
             await self._retry_later(row, str(retry), report)
+        except outbox.ClaimLost:
+            raise
         except Exception as error:  # a bug or the store: keep the row, try again later
             log.exception("outbox %s to chat %s: unexpected error", row.id, row.chat_id)
             await self._retry_later(row, f"{type(error).__name__}: {error}", report)
-        return report
 
     async def _retry_later(self, row: Outbox, error: str, report: DeliveryReport) -> None:
         """Back to the queue with a growing delay, or failed once out of attempts."""
