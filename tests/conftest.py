@@ -19,7 +19,8 @@ import pytest
 from storage.db import Database, upgrade
 
 PG_DSN = os.environ.get("NEWSBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEMPLATE = "newsbot_test_template"
+# One template per test run, so two runs at once (two checkouts, helpers) do not collide.
+PG_TEMPLATE = f"newsbot_test_template_{os.getpid()}"
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
