@@ -126,9 +126,19 @@ def apply_rules(
     return out
 
 
-def build_model(topic: TopicDef, seeds: Sequence[str], tuning: Tuning) -> TopicModel:
+def build_model(
+    topic: TopicDef,
+    seeds: Sequence[str],
+    tuning: Tuning,
+    foreign: frozenset[tuple[str, ...]] = frozenset(),
+) -> TopicModel:
+    """One topic's model. `foreign`: phrases other topics' definitions claim; they are not
+    learned for this one (seeds about two topics would otherwise teach each the other's words).
+    """
     terms: dict[tuple[str, ...], Term] = {
-        t.phrase: Term(t.text, t.phrase, t.weight, "learned") for t in _learned(tuple(seeds), 2)
+        t.phrase: Term(t.text, t.phrase, t.weight, "learned")
+        for t in _learned(tuple(seeds), 2)
+        if t.phrase not in foreign
     }
     terms.update(lexicon_terms(topic))
     terms = apply_examples(terms, tuning.examples.get(topic.id, []))
@@ -157,10 +167,16 @@ def build_classifier(
 ) -> Classifier:
     """A classifier from the seeds and the given tuning."""
     tuning = tuning or Tuning()
+    defs = [d for d in topic_defs(seeds_dir, tuning) if d.id not in tuning.disabled]
+    lexicons = {d.id: frozenset(lexicon_terms(d)) for d in defs}
     models = [
-        build_model(topic, seed_texts(seeds_dir, topic), tuning)
-        for topic in topic_defs(seeds_dir, tuning)
-        if topic.id not in tuning.disabled
+        build_model(
+            topic,
+            seed_texts(seeds_dir, topic),
+            tuning,
+            frozenset().union(*(lex for tid, lex in lexicons.items() if tid != topic.id)),
+        )
+        for topic in defs
     ]
     extractor = OrgExtractor(load_gazetteer(seeds_dir), NerTagger() if ner else None)
     return Classifier(models, extractor)

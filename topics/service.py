@@ -24,8 +24,6 @@ from topics.build import (
     Example,
     Tuning,
     build_classifier,
-    build_model,
-    seed_texts,
     topic_defs,
 )
 from topics.definitions import LANGS, TopicDef
@@ -335,11 +333,8 @@ class TopicService:
         """Whether the term exists without the admins' rules (seeds, toml, examples)."""
         untuned = copy.deepcopy(self._tuning)
         untuned.rules.pop(topic_id, None)
-        defs = [d for d in topic_defs(self.seeds_dir, untuned) if d.id == topic_id]
-        if not defs:
-            return False
-        model = build_model(defs[0], seed_texts(self.seeds_dir, defs[0]), untuned)
-        return any(p in model.terms for p in compile_phrase(term))
+        model = build_classifier(self.seeds_dir, untuned, ner=False).models.get(topic_id)
+        return model is not None and any(p in model.terms for p in compile_phrase(term))
 
     async def set_threshold(self, topic_id: str, threshold: float, actor_id: int | None) -> None:
         change = self._validate(topic_id, Change("set_threshold", threshold=threshold))
