@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -24,6 +24,10 @@ from bot.handlers.admin_topics import PendingChanges
 from bot.i18n import LANGUAGES, t
 from bot.middlewares import LanguageMiddleware, update_chat_id
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from feeds import Fetcher
+    from topics import TopicService
 
 log = logging.getLogger("newsbot.bot")
 
@@ -53,8 +57,8 @@ def create_dispatcher(
     *,
     db: Database,
     settings: Settings,
-    topic_service: Any,
-    fetcher: Any,
+    topic_service: TopicService | None,
+    fetcher: Fetcher | None,
     bot: Bot,
     clock: Callable[[], datetime] = utc_now,
     deliverer: Deliverer | None = None,

@@ -9,13 +9,13 @@ Typical test::
 
     from telegram_stub import BotHarness
 
-    async def test_start(sqlite_db):
-        async with BotHarness(sqlite_db) as h:          # starts the stub, builds bot + dp
-            replies = await h.send("/start", lang="en")  # dp.feed_update; sends go over HTTP
-            assert "Welcome" in replies[0].text
-            # a button press on a message the bot sent:
-            replies = await h.press(replies[0], "settings:topics")  # or a CallbackData
-            assert h.stub.callback_answers                 # answerCallbackQuery calls
+    async def test_settings(sqlite_db):
+        async with BotHarness(sqlite_db) as h:           # starts the stub, builds bot + dp
+            (menu,) = await h.send("/settings", lang="en")  # dp.feed_update; sends over HTTP
+            assert "Digest settings" in menu.plain
+            # a button press on a message the bot sent (callback string or CallbackData):
+            (edited,) = await h.press(menu, SettingsCb(action="menu", value="freq"))
+            assert edited.edited and h.stub.callback_answers
 
 `BotHarness(db, settings=None, clock=None, topic_service=None, fetcher=None, **workflow)`:
 
@@ -31,6 +31,12 @@ Typical test::
 - ``h.polling()``: async context manager running real long polling (getUpdates); then
   ``h.stub.enqueue(update)`` and ``await h.stub.wait_sent(chat_id, count)``.
 - ``h.stub`` the :class:`TelegramStub`, ``h.bot``, ``h.dp``, ``h.settings``, ``h.clock``.
+
+Test data without feeds or topics: ``await add_topics(db)`` (topics ``green`` and ``sco``
+with names in ru/kk/en) and ``await add_item(db, title, topic="green", score=0.7,
+outlet="Kursiv", fetched_at=..., cluster_id=...)`` (returns the item id).
+
+Import as ``from telegram_stub import BotHarness`` (pytest puts ``tests/`` on the path).
 
 :class:`TelegramStub` on its own (``async with TelegramStub() as stub``; ``stub.url``):
 
