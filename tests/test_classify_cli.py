@@ -75,4 +75,4 @@ def test_learn_prints_each_topics_strongest_terms(capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith("green (")
     assert "\nsco (" in out
-    assert "низкоуглеродный" in out
+    assert "низкоуглеродных технологий" in out

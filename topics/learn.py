@@ -43,7 +43,7 @@ _RUSSIAN = re.compile(r"^[а-яе]+$")
 class LearnedTerm:
     """A topical term: its lemmas, pattern keys, weight and how often the examples use it."""
 
-    text: str  # lemmas joined by spaces, as shown to admins
+    text: str  # a word's lemma, a phrase's most frequent form: what admins see
     phrase: tuple[str, ...]
     weight: float
     count: int
@@ -54,6 +54,7 @@ class _Word:
     lemma: str
     pos: str | None
     capitalised: bool
+    form: str  # as written, folded
 
 
 @lru_cache(maxsize=50_000)
@@ -91,7 +92,7 @@ def _document_words(text: str) -> list[_Word | None]:
             if pos is None or proper:
                 out.append(None)
                 continue
-            out.append(_Word(lemma_text, pos, part[0].isupper()))
+            out.append(_Word(lemma_text, pos, part[0].isupper(), folded))
     return out
 
 
@@ -105,6 +106,7 @@ def learn_terms(
     counts: Counter[tuple[str, ...]] = Counter()
     docs: Counter[tuple[str, ...]] = Counter()
     capitals: Counter[str] = Counter()
+    forms: dict[tuple[str, ...], Counter[str]] = {}
     total = 0
     for text in texts:
         seq = _document_words(text)
@@ -126,6 +128,8 @@ def learn_terms(
                 ):
                     gram = tuple(w.lemma for w in window if w is not None)
                     counts[gram] += 1
+                    form = " ".join(w.form for w in window if w is not None)
+                    forms.setdefault(gram, Counter())[form] += 1
                     seen.add(gram)
         docs.update(seen)
     if not total:
@@ -143,6 +147,9 @@ def learn_terms(
         weight = scale * strength / (MAX_LOG_RATIO - MIN_LOG_RATIO + 1.0)
         weight *= 1.0 if len(gram) > 1 else 0.6
         phrase = tuple("=" + w for w in gram)
-        terms.append(LearnedTerm(" ".join(gram), phrase, round(weight, 4), count))
+        label = gram[0] if len(gram) == 1 else min(
+            forms[gram].items(), key=lambda pair: (-pair[1], pair[0])
+        )[0]
+        terms.append(LearnedTerm(label, phrase, round(weight, 4), count))
     terms.sort(key=lambda t: (-t.weight * math.log2(1 + t.count), t.text))
     return terms[:max_terms]
