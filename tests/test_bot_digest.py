@@ -136,3 +136,28 @@ async def test_latest_and_topics(sqlite_db) -> None:
         assert latest.plain == "I don't know the topic “sport”. Topics: green, sco."
         (topics,) = await h.send("/topics", lang="en")
         assert "Green development (green): about green" in topics.plain
+
+
+def test_due_periods_daily_weekly_and_time_zones() -> None:
+    from bot.digest.build import due_chats, due_period
+    from storage.models import Chat
+
+    created = datetime(2026, 11, 1, tzinfo=UTC)
+    daily = Chat(id=1, digest_time="09:00", tz="Asia/Almaty", created_at=created)
+    weekly = Chat(id=2, frequency="weekly", digest_time="08:00", created_at=created)
+    moscow = Chat(id=3, digest_time="09:00", tz="Europe/Moscow", created_at=created)
+    off = Chat(id=4, frequency="off", created_at=created)
+    wednesday = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 09:00 Almaty, 07:00 Moscow
+    assert due_period(daily, wednesday)[0] == "2026-11-25"
+    assert due_period(daily, wednesday - timedelta(seconds=1)) is None
+    assert due_period(moscow, wednesday) is None
+    assert due_period(weekly, wednesday)[0] == "2026-W48"  # due since Monday 08:00
+    assert due_period(off, wednesday) is None
+
+    due = due_chats([daily, weekly, moscow, off], wednesday, planned={(2, "2026-W48")})
+    assert [(d.chat.id, d.period) for d in due] == [(1, "2026-11-25")]
+    assert due[0].since == wednesday - timedelta(days=1)  # no digest yet: the last day
+
+    late = Chat(id=5, digest_time="09:00", created_at=wednesday + timedelta(minutes=1))
+    later = wednesday + timedelta(minutes=2)
+    assert due_chats([late], later, planned=set()) == []  # starts with tomorrow's
