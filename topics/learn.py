@@ -36,7 +36,7 @@ MODIFIER_POS = frozenset({"ADJF", "PRTF", "NOUN"})
 BACKGROUND_FLOOR = 1e-7
 MIN_LOG_RATIO = 2.0  # at least 100 times more frequent than in general Russian
 MAX_LOG_RATIO = 4.0
-_RUSSIAN = re.compile(r"^[а-яе]+$")
+_RUSSIAN = re.compile(r"^[а-я]+$")
 
 
 @dataclass(frozen=True, slots=True)
