@@ -86,9 +86,12 @@ async def claim(
         due = due.where(col(Outbox.id).in_(list(row_ids)))
     if db.dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # A materialised CTE runs the locking SELECT (and its LIMIT) exactly once; a plain IN
+    # (subquery) may be re-run by PostgreSQL's planner and take more rows than asked.
+    picked = due.cte("picked").prefix_with("MATERIALIZED")
     statement = (
         sa.update(Outbox)
-        .where(col(Outbox.id).in_(due.scalar_subquery()), Outbox.status == PENDING)
+        .where(col(Outbox.id).in_(select(picked.c.id)), Outbox.status == PENDING)
         .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=Outbox.attempts + 1)
         .returning(Outbox)
         .execution_options(synchronize_session=False)
@@ -131,14 +134,23 @@ async def fail(db: Database, row: Outbox, error: str) -> None:
     await _update(db, row, status=FAILED, error=error)
 
 
-async def requeue_stale(db: Database, older_than: datetime) -> int:
+async def touch(db: Database, row: Outbox, now: datetime) -> None:
+    """The holder is alive and about to send: refresh the claim (ClaimLost if taken)."""
+    row.claimed_at = now
+    await _update(db, row, claimed_at=now)
+
+
+async def requeue_stale(db: Database, older_than: datetime, *, keep: str | None = None) -> int:
     """Rows left `sending` by a worker that died (not touched since `older_than`) go back to
-    pending; they resume from `parts_sent`."""
+    pending; they resume from `parts_sent`. Claims starting with `keep#` (the caller's own,
+    alive) stay."""
+    stale = sa.and_(Outbox.status == SENDING, col(Outbox.claimed_at) <= older_than)
+    if keep is not None:
+        stale = sa.and_(stale, sa.not_(col(Outbox.claimed_by).startswith(f"{keep}#",
+                                                                          autoescape=True)))
     async with db.session() as session:
         result = await session.exec(
-            sa.update(Outbox)
-            .where(Outbox.status == SENDING, col(Outbox.claimed_at) <= older_than)
-            .values(status=PENDING, claimed_by=None)
+            sa.update(Outbox).where(stale).values(status=PENDING, claimed_by=None)
         )
         await session.commit()
         return result.rowcount or 0

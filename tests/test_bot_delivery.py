@@ -133,6 +133,7 @@ async def test_claims_are_atomic_and_disjoint(db) -> None:
     await _rows(db, {c: ["x"] for c in range(1, 41)})
     claims = await asyncio.gather(*(outbox.claim(db, f"w{i}", NOW, limit=15) for i in range(4)))
     ids = [row.id for claim in claims for row in claim]
+    assert all(len(claim) <= 15 for claim in claims)  # never more than asked
     assert len(ids) == 40 and len(set(ids)) == 40
     assert await outbox.claim(db, "late", NOW) == []
 
@@ -185,3 +186,12 @@ async def test_a_row_taken_over_is_never_written_by_its_old_holder(db) -> None:
     await outbox.record_part(db, new, 2, NOW)
     row = (await _statuses(db))[6]
     assert row.parts_sent == 1 and row.message_ids == [2] and row.claimed_by == "B#1"
+
+
+async def test_requeue_leaves_the_callers_own_claims(db) -> None:
+    await _rows(db, {7: ["a"], 8: ["b"]})
+    assert len(await outbox.claim(db, "me#1", NOW, limit=1)) == 1
+    assert len(await outbox.claim(db, "dead#3", NOW, limit=1)) == 1
+    assert await outbox.requeue_stale(db, NOW, keep="me") == 1
+    rows = await _statuses(db)
+    assert (rows[7].status, rows[8].status) == ("sending", "pending")

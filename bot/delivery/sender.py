@@ -110,8 +110,9 @@ class Deliverer:
         return f"{self.worker}#{next(self._claims)}"
 
     async def requeue_stale(self, older_than: timedelta = timedelta(minutes=2)) -> int:
-        """Resume rows a dead worker left half-sent (they continue at their next part)."""
-        return await outbox.requeue_stale(self.db, self.clock() - older_than)
+        """Resume rows a dead worker left half-sent (they continue at their next part);
+        this deliverer's own rows are never taken from it."""
+        return await outbox.requeue_stale(self.db, self.clock() - older_than, keep=self.worker)
 
     async def _send_all(self, rows: Sequence[Outbox]) -> DeliveryReport:
         report = DeliveryReport()
@@ -136,6 +137,7 @@ class Deliverer:
         return report
 
     async def _deliver_row(self, row: Outbox, report: DeliveryReport) -> None:
+        await outbox.touch(self.db, row, self.clock())  # a batch may wait: say we are alive
         try:
             while row.parts_sent < len(row.parts):
                 message_id = await self._send_part(row, report)
