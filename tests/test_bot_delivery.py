@@ -195,3 +195,15 @@ async def test_requeue_leaves_the_callers_own_claims(db) -> None:
     assert await outbox.requeue_stale(db, NOW, keep="me") == 1
     rows = await _statuses(db)
     assert (rows[7].status, rows[8].status) == ("sending", "pending")
+
+
+async def test_two_instances_never_send_the_same_row(db) -> None:
+    async with TelegramStub() as stub:
+        await _rows(db, {c: [f"only once {c}"] for c in range(1, 31)})
+        first, second = _deliverer(db, stub), _deliverer(db, stub)
+        reports = await asyncio.gather(first.deliver_pending(batch=4),
+                                       second.deliver_pending(batch=4))
+        for deliverer in (first, second):
+            await deliverer.bot.session.close()
+    assert sorted(_texts(stub)) == sorted((c, f"only once {c}") for c in range(1, 31))
+    assert all(report.sent_rows > 0 for report in reports)  # both took part
