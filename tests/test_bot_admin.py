@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram_stub import BotHarness, add_item
+from telegram_stub import TOKEN, BotHarness, add_item
 
 from bot.config import Settings
 from bot.keyboards import ReviewCb
@@ -144,7 +144,9 @@ async def test_rescore(sqlite_db, service) -> None:
         assert reply.plain == "Like this: /rescore 7 (days)"
 
 
-async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db) -> None:
+async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db, caplog) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=None) as h:
         (reply,) = await h.send("/topic green", chat_id=ADMIN, lang="en")
         assert reply.plain == "Sorry, something went wrong. Please try again a bit later."
+    assert "update" in caplog.text and "failed" in caplog.text  # logged for the operator
+    assert TOKEN not in caplog.text

@@ -102,3 +102,20 @@ async def test_unknown_command_and_commands_menu(sqlite_db) -> None:
         await set_commands(h.bot)
         assert set(h.stub.commands) == {"", "ru", "kk", "en"}
         assert {c["command"] for c in h.stub.commands["kk"]} >= {"digest", "settings", "search"}
+
+
+async def test_removed_from_a_group_stops_sending_there(sqlite_db) -> None:
+    async with BotHarness(sqlite_db) as h:
+        h.stub.set_admin(-3001, 6)
+        await h.send("/start", chat_id=-3001, user_id=6, chat_type="group")
+        bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Newsbot"}
+        await h.feed({"my_chat_member": {
+            "chat": {"id": -3001, "type": "group", "title": "G"},
+            "from": {"id": 6, "is_bot": False, "first_name": "A"}, "date": 1764043200,
+            "old_chat_member": {"status": "member", "user": bot_user},
+            "new_chat_member": {"status": "kicked", "user": bot_user, "until_date": 0},
+        }})
+        chat = await get_chat(sqlite_db, -3001)
+        assert not chat.active and chat.inactive_reason == "bot kicked"
+        await h.send("/start", chat_id=-3001, user_id=6, chat_type="group")  # added back
+        assert (await get_chat(sqlite_db, -3001)).active

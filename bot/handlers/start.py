@@ -9,14 +9,14 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import ChatMemberUpdated, Message
 
 from bot.config import Settings
 from bot.handlers.common import can_manage
 from bot.html import esc
 from bot.i18n import t
 from bot.keyboards import choice_menu, language_labels
-from storage.chats import subscribe, update_chat
+from storage.chats import deactivate, subscribe, update_chat
 from storage.db import Database
 
 router = Router(name="start")
@@ -117,6 +117,13 @@ async def unsubscribe(message: Message, bot: Bot, db: Database, lang: str) -> No
         return
     await update_chat(db, message.chat.id, frequency="off")
     await message.answer(t("common.unsubscribed", lang))
+
+
+@router.my_chat_member()
+async def membership(event: ChatMemberUpdated, db: Database) -> None:
+    """Removed from a group or channel (or blocked in a private chat): stop sending there."""
+    if event.new_chat_member.status in (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT):
+        await deactivate(db, event.chat.id, f"bot {event.new_chat_member.status}")
 
 
 fallback = Router(name="fallback")
