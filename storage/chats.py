@@ -12,8 +12,6 @@ from sqlmodel import col, select
 from storage.db import Database
 from storage.models import Chat
 
-FREQUENCIES = ("daily", "weekly", "instant", "off")
-
 
 async def get_chat(db: Database, chat_id: int) -> Chat | None:
     async with db.session() as session:

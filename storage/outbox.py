@@ -53,13 +53,6 @@ async def plan(
     return row
 
 
-async def exists(db: Database, chat_id: int, kind: str, period: str) -> bool:
-    async with db.session() as session:
-        result = await session.exec(select(Outbox.id).where(
-            Outbox.chat_id == chat_id, Outbox.kind == kind, Outbox.period == period))
-        return result.first() is not None
-
-
 async def planned_periods(db: Database, kind: str, periods: Sequence[str]) -> set[tuple[int, str]]:
     """(chat_id, period) pairs that already have a row of `kind` for one of `periods`."""
     if not periods:

@@ -134,10 +134,6 @@ def since_text(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
 
 
-def topic_labels(names: Mapping[str, Mapping[str, str]], lang: str) -> dict[str, str]:
-    return {topic: labels.get(lang) or labels.get("ru") or topic for topic, labels in names.items()}
-
-
 ALERT_SCORE = 0.8  # an item this sure of its topic is worth an instant alert
 ALERT_WINDOW = timedelta(hours=6)
 

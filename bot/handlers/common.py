@@ -26,11 +26,6 @@ async def can_manage(bot: Bot, chat: TgChat, user: User | None) -> bool:
     return member.status in _MANAGERS
 
 
-async def is_chat_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
-    member = await bot.get_chat_member(chat_id, user_id)
-    return member.status in _MANAGERS
-
-
 async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str, str]]:
     """Topic id -> names per language: the stored topics, else the classifier's."""
     async with db.session() as session:
@@ -43,9 +38,3 @@ async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str,
 
 def label(names: dict[str, str], lang: str, fallback: str) -> str:
     return names.get(lang) or names.get("ru") or fallback
-
-
-def command_args(text: str | None) -> str:
-    """What follows the command in a message (`/latest green` -> `green`)."""
-    parts = (text or "").split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
