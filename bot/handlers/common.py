@@ -12,7 +12,7 @@ from aiogram.types import User
 from storage.db import Database
 from storage.digests import topic_names
 
-_MANAGERS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
+MANAGERS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
 
 
 async def can_manage(bot: Bot, chat: TgChat, user: User | None) -> bool:
@@ -23,7 +23,7 @@ async def can_manage(bot: Bot, chat: TgChat, user: User | None) -> bool:
     if user is None:
         return False
     member = await bot.get_chat_member(chat.id, user.id)
-    return member.status in _MANAGERS
+    return member.status in MANAGERS
 
 
 async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str, str]]:

@@ -12,7 +12,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot.config import Settings
-from bot.handlers.common import can_manage
+from bot.handlers.common import MANAGERS, can_manage
 from bot.html import esc
 from bot.i18n import t
 from bot.keyboards import choice_menu, language_labels
@@ -97,11 +97,10 @@ async def _subscribe_channel(message: Message, name: str, bot: Bot, db: Database
     except (TelegramBadRequest, TelegramForbiddenError):
         await message.answer(t("common.channel_not_found", lang, channel=esc(name)))
         return
-    managers = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
-    if me.status not in managers:
+    if me.status not in MANAGERS:
         await message.answer(t("common.channel_bot_not_admin", lang, channel=esc(name)))
         return
-    if asker.status not in managers:
+    if asker.status not in MANAGERS:
         await message.answer(t("common.channel_you_not_admin", lang, channel=esc(name)))
         return
     chat, _ = await subscribe(db, channel.id, type=ChatType.CHANNEL,
