@@ -6,10 +6,11 @@ Plain words must all match; "quoted phrases" match as written (word forms folded
 excludes; `key:value` filters narrow. Whatever the input, `parse` returns a `Query` and never
 raises: what cannot be read is dropped and reported as a hint code.
 
-Words are normalised exactly as the index is (`index_terms`: lemmas, ё→е, lower-case) and
-then widened to a stem prefix, so that a lemma that differs between parts of speech still
-matches: энергетика → `энергетик*` finds энергетики and энергетический; a Kazakh word loses its
-case and plural endings (Қазақстанның → `қазақстан*`).
+Words are normalised exactly as the index is (`index_terms`): lemma (ё→е, lower-case), then
+a stem the derived forms share, since lemmas still differ between parts of speech:
+энергетики → энергетика → `энергет` = энергетической → энергетический → `энергет`. Kazakh
+words lose their case, possessive and plural endings (Қазақстанның → `қазақстан`). Every
+query term is then one exact index term: no prefix expansion, which keeps lookups fast.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ MAX_EXCLUDED = 5
 MAX_TERM_CHARS = 60
 MAX_PHRASE_TERMS = 8
 MAX_NGRAM = 6
-MIN_STEM = 4  # a stem shorter than this is too ambiguous to be used as a prefix
-MIN_PREFIX_WORD = 5  # an unstemmed word this long also matches as a prefix (Kazakh, English)
+MIN_STEM = 4  # endings are not stripped below this length (short stems are ambiguous)
 
 # Endings of Russian dictionary forms, longest first (the index holds lemmas, not word forms).
 _RU_ENDINGS = (
-    "ический", "ческий", "ский", "ской", "ость", "ение", "ание", "ться",
-    "ый", "ий", "ой", "ия", "ие", "ье", "ья", "ть", "а", "я", "о", "е", "ь", "ы", "и",
+    "ический", "ческий", "ский", "ской", "ость", "ение", "ание", "ться", "ика",
+    "ьный", "ьной", "ный", "ной", "ый", "ий", "ой", "ия", "ие", "ье", "ья", "ть",
+    "а", "я", "о", "е", "ь", "ы", "и",
 )
 # Kazakh endings in the reverse order of their attachment: root + plural + possessive + case.
 _KK_ENDINGS = (
@@ -46,6 +47,7 @@ _KK_ENDINGS = (
     ("сы", "сі", "ы", "і"),  # possessive
     ("лар", "лер", "дар", "дер", "тар", "тер"),  # plural
 )
+_KK_KEEP = ("стан",)  # Қазақстан is not Қазақс + ablative -тан
 _ALTERNATING = frozenset("кгхцч")
 _EN_ENDINGS = ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s", "y")
 
@@ -75,15 +77,7 @@ _CHUNK_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _FILTER_RE = re.compile(r"^([^\W\d_]+):(.+)$")
 
 
-@dataclass(frozen=True)
-class Term:
-    """One normalised word as stored in the index, matched exactly or as a prefix."""
-
-    text: str
-    prefix: bool = False
-
-
-Phrase = tuple[Term, ...]  # consecutive words
+Phrase = tuple[str, ...]  # consecutive index terms
 Group = tuple[Phrase, ...]  # any one of these must match
 Synonyms = Mapping[tuple[str, ...], Sequence[tuple[str, ...]]]
 
@@ -111,31 +105,47 @@ class Query:
 
 
 def index_terms(text: str) -> list[str]:
-    """The words of `text` as the index stores them: lemmas split at inner hyphens.
+    """The words of `text` as the index stores them (see `stem`), split at inner hyphens.
 
     Only letters and digits survive, which is what makes quoting them in FTS5 and tsquery
     expressions safe.
     """
-    return [part for word in tokenize(text) for part in _PART_RE.findall(lemma(word))]
+    return [stem(part) for word in tokenize(text) for part in _PART_RE.findall(word)]
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A prefix of the normalised `word` shared by its derived forms (never below MIN_STEM)."""
+    """The index term of a folded word: the part its forms and derived words share.
+
+    Kazakh words lose their endings; a word the Russian dictionary does not know may be
+    Kazakh written without Kazakh letters (энергиясы, Алматыда), so it loses Kazakh endings
+    first; then Russian words go through their lemma (the same path at index and query time
+    keeps both sides equal) and lose the ending of that lemma."""
     if word.isdigit():
-        return word
-    if KAZAKH_LETTERS.intersection(word) or not (word.isascii() or _russian_word(word)):
-        for endings in _KK_ENDINGS:
-            word = _strip(word, endings)
         return word
     if word.isascii():
         return _strip(word, _EN_ENDINGS)
-    root = _strip(word, _RU_ENDINGS)
-    if root != word and root[-1] in _ALTERNATING and len(root) > MIN_STEM + 1:
-        root = root[:-1]  # энергетик-а / энергетич-еский: the consonant alternates
+    if KAZAKH_LETTERS.intersection(word):
+        return _kazakh_root(word)
+    if not _russian_word(word):
+        word = _kazakh_root(word)
+    lemma_ = _PART_RE.findall(lemma(word))
+    if len(lemma_) != 1:  # a lemma never splits, but only letters may reach the index
+        return word
+    root = _strip(lemma_[0], _RU_ENDINGS)
+    if root != lemma_[0] and root[-1] in _ALTERNATING and len(root) > MIN_STEM + 1:
+        root = root[:-1]  # эколог-ия / эколог-ический → эколо: к, г, х, ц, ч alternate
     return root
 
 
-@lru_cache(maxsize=50_000)
+def _kazakh_root(word: str) -> str:
+    for endings in _KK_ENDINGS:
+        if not word.endswith(_KK_KEEP):
+            word = _strip(word, endings)
+    return word
+
+
+@lru_cache(maxsize=200_000)
 def _russian_word(word: str) -> bool:
     """Whether the Russian dictionary knows `word` (else it is likely Kazakh: Астанадан)."""
     return _morph().word_is_known(word)
@@ -146,14 +156,6 @@ def _strip(word: str, endings: Sequence[str]) -> str:
         if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
             return word[: -len(ending)]
     return word
-
-
-def word_term(word: str) -> Term:
-    """The index term a single normalised query word is matched with."""
-    root = stem(word)
-    if root != word:
-        return Term(root, prefix=True)
-    return Term(word, prefix=len(word) >= MIN_PREFIX_WORD and not word.isdigit())
 
 
 def parse(text: str, *, now: datetime | None = None, synonyms: Synonyms | None = None) -> Query:
@@ -197,13 +199,8 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(term for term in index_terms(text) if len(term) <= MAX_TERM_CHARS)
 
 
-def _phrase_group(terms: tuple[str, ...]) -> Group:
-    return (_phrase(terms),)
-
-
-def _phrase(terms: tuple[str, ...]) -> Phrase:
-    """Consecutive words, each in any of its forms (a phrase's words inflect too)."""
-    return tuple(word_term(term) for term in terms)
+def _phrase_group(terms: Phrase) -> Group:
+    return (terms,)
 
 
 def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group]:
@@ -228,7 +225,7 @@ def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group
 
 
 def _synonym_group(key: tuple[str, ...], alternatives: Sequence[tuple[str, ...]]) -> Group:
-    return tuple(_phrase(terms) for terms in dict.fromkeys([key, *alternatives]) if terms)
+    return tuple(terms for terms in dict.fromkeys([key, *alternatives]) if terms)
 
 
 def _apply_filter(query: Query, key: str, value: str, now: datetime) -> None:
@@ -280,7 +277,7 @@ def _fts5_group(group: Group) -> str:
 
 
 def _fts5_phrase(phrase: Phrase) -> str:
-    return " + ".join(f'"{term.text}"' + ("*" if term.prefix else "") for term in phrase)
+    return '"' + " ".join(phrase) + '"'
 
 
 def tsquery_expression(query: Query) -> str:
@@ -296,6 +293,4 @@ def _ts_group(group: Group) -> str:
 
 
 def _ts_phrase(phrase: Phrase) -> str:
-    return "(" + " <-> ".join(
-        f"'{term.text}'" + (":*" if term.prefix else "") for term in phrase
-    ) + ")"
+    return "(" + " <-> ".join(f"'{term}'" for term in phrase) + ")"

@@ -24,6 +24,7 @@ from storage.query import Query, fts5_expression, index_terms, parse, tsquery_ex
 from storage.text import fold
 
 CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
+COUNT_CAP = 1000  # matches are counted up to here; more shows as "1000+"
 MAX_INDEXED_CHARS = 20_000
 RECENCY_WEIGHT = 0.35
 RECENCY_HALF_LIFE_DAYS = 30.0
@@ -45,12 +46,19 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    total: int
+    total: int  # at most COUNT_CAP for a search: then `more` is set
     hits: list[Hit]
     query_hint: str | None = None  # a hint code from storage.query (e.g. "bad_since")
+    more: bool = False  # there are more than `total` matches
 
     def total_pages(self, per_page: int) -> int:
-        return max(1, math.ceil(self.total / per_page))
+        """Pages that can be shown: the best CANDIDATES of a larger result are ranked."""
+        shown = min(self.total, CANDIDATES) if self.more else self.total
+        return max(1, math.ceil(shown / per_page))
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total}+" if self.more else str(self.total)
 
 
 def index_text(text: str) -> str:
@@ -151,11 +159,12 @@ async def search(
                                  float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
         total = len(candidates)
         if total >= CANDIDATES:
-            total = (await session.exec(sql.count(), params=sql.params)).scalar_one()
+            params = {**sql.params, "cap": COUNT_CAP + 1}
+            total = (await session.exec(sql.count(), params=params)).scalar_one()
         ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
         hits = await load_hits(session, ranked[start : start + per_page])
-    return SearchPage(total, hits, query.hint)
+    return SearchPage(min(total, COUNT_CAP), hits, query.hint, more=total > COUNT_CAP)
 
 
 async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
@@ -221,7 +230,11 @@ class _Sql:
         )
 
     def count(self) -> sa.TextClause:
-        return self._bind(sa.text(f"SELECT count(*) FROM {self.count_source} WHERE {self.where}"))
+        """Counts matches up to :cap (counting every match of a common word costs too much)."""
+        return self._bind(sa.text(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self.count_source} WHERE {self.where}"
+            " LIMIT :cap) AS n"
+        ))
 
     def _bind(self, statement: sa.TextClause) -> sa.TextClause:
         if self.query.since:

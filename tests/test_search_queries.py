@@ -66,6 +66,6 @@ def test_match_expressions_hold_only_quoted_words(text: str) -> None:
     if not query.groups:
         return
     for term in (t for g in query.groups + query.excluded for p in g for t in p):
-        assert term.text.isalnum(), term
+        assert term.isalnum(), term
     assert fts5_expression(query).count('"') % 2 == 0
     assert tsquery_expression(query).count("'") % 2 == 0

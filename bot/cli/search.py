@@ -21,16 +21,18 @@ from bot.handlers.search import PER_PAGE
 from bot.i18n import t
 from storage.db import Database
 from storage.orgs import OrgMatch, org_items, resolve, top_orgs, weekly_counts
-from storage.search import Hit, search
+from storage.search import Hit, reindex, search
 
 _TAG = re.compile(r"<[^>]+>")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="search the stored news like /search")
-    parser.add_argument("query", nargs="+", help='words, "phrases", -word, topic:, source:, '
+    parser.add_argument("query", nargs="*", help='words, "phrases", -word, topic:, source:, '
                         "lang:, since: (see /search in the bot)")
     parser.add_argument("--page", type=int, default=1)
+    parser.add_argument("--reindex", action="store_true",
+                        help="rebuild the search index of every stored item, then exit")
     parser.set_defaults(func=_search)
     orgs = subparsers.add_parser("orgs", help="organisations in the news, like /org")
     orgs.add_argument("name", nargs="*", help="an organisation (any language, any form); "
@@ -40,8 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
+    if args.reindex:
+        return asyncio.run(_with_db(_reindex))
     return asyncio.run(_with_db(lambda db, console: print_search(
         db, " ".join(args.query), console, page=args.page)))
+
+
+async def _reindex(db: Database, console: Console) -> int:
+    console.print(f"indexed {await reindex(db):,} items")
+    return 0
 
 
 def _orgs(args: argparse.Namespace) -> int:
@@ -88,7 +97,7 @@ async def print_search(db: Database, query: str, console: Console, *, page: int 
         console.print(_plain(t("search.nothing", lang)))
         return 0
     pages = result.total_pages(PER_PAGE)
-    console.print(t("search.found", lang, total=result.total, page=page, pages=pages))
+    console.print(t("search.found", lang, total=result.total_text, page=page, pages=pages))
     _print_hits(console, result.hits, (page - 1) * PER_PAGE + 1, lang, tz,
                 await topic_catalog(db, None))
     return 0

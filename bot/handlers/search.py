@@ -89,7 +89,7 @@ async def search_answer(
         return "\n".join(lines), None
     pages = result.total_pages(PER_PAGE)
     page = min(page, pages)
-    lines.append(t("search.found", lang, total=result.total, page=page, pages=pages))
+    lines.append(t("search.found", lang, total=result.total_text, page=page, pages=pages))
     catalog = await topic_catalog(db, topic_service)
     lines += render_hits(result.hits, (page - 1) * PER_PAGE + 1, lang, tz, catalog)
     return "\n".join(lines), pager(page, pages, lambda n: SearchCb(page=n))
