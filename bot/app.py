@@ -145,6 +145,7 @@ async def run(settings: Settings, *, handle_signals: bool = True) -> None:
             finally:
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
+                await jobs.deliverer.stop()
                 await bot.session.close()
     finally:
         await db.dispose()

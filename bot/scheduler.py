@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
-from bot.delivery import Deliverer, DeliveryReport
+from bot.delivery import Deliverer
 from bot.digest.build import due_chats, due_period, plan_alerts, plan_digests
 from bot.html import esc
 from bot.i18n import t
@@ -37,9 +37,18 @@ class Jobs:
     """The scheduled work, with its dependencies; every method is one tick."""
 
     def __init__(self, *, db: Database, settings: Settings, deliverer: Deliverer,
-                 poller: Any = None, clock: Callable[[], datetime]) -> None:
+                 poller: Any = None, clock: Callable[[], datetime],
+                 background: bool = True) -> None:
         self.db, self.settings, self.deliverer = db, settings, deliverer
         self.poller, self.clock = poller, clock
+        self.background = background
+
+    async def _deliver(self) -> None:
+        """Send what is pending. In the background by default, so a job stays short however
+        long a fan-out takes; `background=False` (tests) waits for the run to finish."""
+        run = self.deliverer.in_background()
+        if not self.background:
+            await run
 
     async def poll(self) -> None:
         if self.poller is not None:
@@ -58,19 +67,18 @@ class Jobs:
                                   kind="digest", now=now)
         return sum(row is not None for row in rows)
 
-    async def digest(self) -> DeliveryReport:
-        await self.plan_digests()
-        return await self.deliverer.deliver_pending()
+    async def digest(self) -> None:
+        if await self.plan_digests():
+            await self._deliver()
 
-    async def alerts(self) -> DeliveryReport:
+    async def alerts(self) -> None:
         chats = await active_chats(self.db, ("instant",))
         if chats and await plan_alerts(self.db, chats, self.clock()):
-            return await self.deliverer.deliver_pending()
-        return DeliveryReport()
+            await self._deliver()
 
-    async def outbox(self) -> DeliveryReport:
+    async def outbox(self) -> None:
         await self.deliverer.requeue_stale()
-        return await self.deliverer.deliver_pending()
+        await self._deliver()
 
     async def failing_outlets(self) -> int:
         """One notice per failing outlet to every admin; then the outlet counts as told."""
@@ -94,7 +102,7 @@ class Jobs:
                                       parts=[text], item_ids=[], sent_item_ids=[], now=now)
                 await session.commit()
         await mark_failure_notified(self.db, [s.id for s in sources if s.id is not None], now)
-        await self.deliverer.deliver_pending()
+        await self._deliver()
         return len(sources)
 
 

@@ -65,7 +65,8 @@ async def test_scheduled_digest_arrives_at_the_minute_once(sqlite_db) -> None:
         h.stub.sent.clear()
         await update_chat(sqlite_db, 8, topics=["sco"])
         await add_item(sqlite_db, "Ветровая станция", fetched_at=NOW - timedelta(hours=3))
-        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock)
+        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock,
+                    background=False)
 
         clock.now = datetime(2026, 11, 25, 3, 59, 30, tzinfo=UTC)  # 08:59:30 local
         await jobs.digest()

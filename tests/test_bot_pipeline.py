@@ -39,7 +39,7 @@ async def test_two_outlets_one_story_in_the_morning_digest(
         poller = Poller(sqlite_db, f, lambda: service.classifier, clock=clock, jitter=0,
                         start_spread=0)
         jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"],
-                    poller=poller, clock=clock)
+                    poller=poller, clock=clock, background=False)
         clock.now = DIGEST_AT - timedelta(hours=2)
         await jobs.poll()
         clock.now = DIGEST_AT

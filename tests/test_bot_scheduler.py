@@ -15,7 +15,8 @@ NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 
 
 def _jobs(h: BotHarness) -> Jobs:
-    return Jobs(db=h.db, settings=h.settings, deliverer=h.dp["deliverer"], clock=h.clock)
+    return Jobs(db=h.db, settings=h.settings, deliverer=h.dp["deliverer"], clock=h.clock,
+                background=False)
 
 
 async def test_instant_alerts_for_high_scoring_items_once(sqlite_db) -> None:
@@ -62,3 +63,20 @@ async def test_scheduler_has_every_job(sqlite_db) -> None:
         scheduler = create_scheduler(jobs=_jobs(h), settings=h.settings)
         assert {job.id for job in scheduler.get_jobs()} == {
             "poll", "digest", "alerts", "outbox", "failing"}
+
+
+async def test_jobs_deliver_in_the_background(sqlite_db) -> None:
+    await add_topics(sqlite_db)
+    now = [NOW - timedelta(days=1)]
+    async with BotHarness(sqlite_db, clock=lambda: now[0]) as h:
+        for chat_id in (91, 92, 93):
+            await h.send("/start", chat_id=chat_id)
+        h.stub.sent.clear()
+        await add_item(sqlite_db, "Ветровая станция", fetched_at=NOW - timedelta(hours=3))
+        now[0] = NOW  # 12:00 in Almaty: the 09:00 digest is due
+        jobs = Jobs(db=h.db, settings=h.settings, deliverer=h.dp["deliverer"], clock=h.clock)
+        await jobs.digest()  # returns once the rows are planned
+        run = h.dp["deliverer"].in_background()
+        assert h.dp["deliverer"].in_background() is run  # one run at a time
+        await run
+        assert sorted(s.chat_id for s in h.stub.sent) == [91, 92, 93]

@@ -86,6 +86,7 @@ class Deliverer:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._lock = asyncio.Lock()
         self._claims = itertools.count(1)
+        self._background: asyncio.Task[DeliveryReport] | None = None
 
     async def deliver_rows(self, row_ids: Sequence[int]) -> DeliveryReport:
         """Claim and send exactly these rows now (e.g. the one `/digest` just planned)."""
@@ -103,6 +104,19 @@ class Deliverer:
             while rows := await outbox.claim(self.db, self._claim_id(), self.clock(), limit=batch):
                 report.add(await self._send_all(rows))
         return report
+
+    def in_background(self) -> asyncio.Task[DeliveryReport]:
+        """A background run of `deliver_pending` (the current one if it is still going)."""
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self.deliver_pending(), name="delivery")
+            self._background.add_done_callback(_log_crash)
+        return self._background
+
+    async def stop(self) -> None:
+        """Stop a background run; rows it was sending resume from their next part later."""
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
 
     def _claim_id(self) -> str:
         """Unique per claim, so a row requeued and re-claimed is never written by its old
@@ -211,6 +225,11 @@ class Deliverer:
         await deactivate(self.db, row.chat_id, reason)
         await outbox.fail(self.db, row, f"chat inactive: {reason}")
         report.failed_rows += 1
+
+
+def _log_crash(task: asyncio.Task[DeliveryReport]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("delivery run failed", exc_info=task.exception())
 
 
 def _is_gone(message: str) -> bool:
