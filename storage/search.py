@@ -1,11 +1,12 @@
 """Full-text search over stored items: SQLite FTS5 or a PostgreSQL tsvector with a GIN index.
 
-Both indexes hold the same normalised text (`index_text`: lemmas, ё→е, lower-case), written
-by `index_items` inside the item's own transaction; the query side normalises the same way
-(storage.query). Nothing backend-specific leaves this module.
+Both indexes hold the same normalised text (`index_text`: stems of lemmas, ё→е, lower-case,
+see storage.query.stem), written by `index_items` inside the item's own transaction; the
+query side normalises the same way. Nothing backend-specific leaves this module.
 
 Ranking: the most recent `CANDIDATES` matching items are ranked by relevance (bm25 /
 ts_rank, scaled to the best match), recency and topic score; on-topic items win ties.
+Matches are counted up to `COUNT_CAP` (a common word would otherwise cost a full count).
 """
 
 from __future__ import annotations

@@ -69,7 +69,10 @@ async def test_kazakh_and_english_items(db: Database) -> None:
         db,
         {"title": "Қазақстанның жасыл экономикасы дамып келеді", "lang": "kk"},
         {"title": "Kazakhstan expands renewable energy capacity", "lang": "en"},
+        {"title": "Күн энергиясы Алматыда", "lang": "kk"},
     )
+    assert await titles(db, "солнечная энергия Алматы") == []  # күн is not солнце
+    assert await titles(db, "энергия алматы") == ["Күн энергиясы Алматыда"]
     assert await titles(db, "Қазақстан жасыл") == ["Қазақстанның жасыл экономикасы дамып келеді"]
     assert await titles(db, "renewable energies") == [
         "Kazakhstan expands renewable energy capacity"]
@@ -139,6 +142,20 @@ async def test_pages_and_totals(db: Database) -> None:
     assert (first.total, len(first.hits), len(third.hits)) == (12, 5, 2)
     assert first.hits[0].title == "Солнечная станция №0"
     assert first.hits[0].source == "Kursiv"
+
+
+async def test_large_results_are_counted_up_to_a_cap(db: Database, monkeypatch) -> None:
+    import storage.search
+
+    monkeypatch.setattr(storage.search, "CANDIDATES", 3)
+    monkeypatch.setattr(storage.search, "COUNT_CAP", 5)
+    await add_items(db, *({"title": f"Газ №{n}", "days_ago": n} for n in range(8)))
+    page = await search(db, "газ", now=NOW, per_page=2)
+    assert (page.total, page.more, page.total_text, page.total_pages(2)) == (5, True, "5+", 2)
+    # only the newest stored matches are ranked (the ingest stores news as it appears)
+    assert [hit.title for hit in page.hits] == ["Газ №5", "Газ №6"]
+    page = await search(db, "газ since:3d", now=NOW, per_page=2)
+    assert (page.total, page.more, page.total_text) == (4, False, "4")
 
 
 async def test_deleted_items_leave_the_index_and_reindex_rebuilds(db: Database) -> None:
