@@ -31,6 +31,7 @@ from storage.db import Database
 log = logging.getLogger("newsbot.scheduler")
 
 FAILING_FOR = timedelta(days=1)
+PLAN_BATCH = 100  # digests planned before delivery is (re)started
 
 
 class Jobs:
@@ -45,10 +46,11 @@ class Jobs:
 
     async def _deliver(self) -> None:
         """Send what is pending. In the background by default, so a job stays short however
-        long a fan-out takes; `background=False` (tests) waits for the run to finish."""
+        long a fan-out takes; `background=False` (tests) waits until nothing is pending."""
         run = self.deliverer.in_background()
         if not self.background:
             await run
+            await self.deliverer.deliver_pending()  # rows planned as that run was ending
 
     async def poll(self) -> None:
         if self.poller is not None:
@@ -57,18 +59,25 @@ class Jobs:
                 log.info("polled %d outlets: %d new items, %d failed", len(summary.outcomes),
                          summary.new, summary.failed)
 
-    async def plan_digests(self) -> int:
-        """Write the outbox rows of every digest that is due now; returns how many."""
+    async def plan_digests(self, *, deliver: bool = False) -> int:
+        """Write the outbox rows of every digest that is due now, `PLAN_BATCH` chats at a
+        time; with `deliver`, sending starts after the first batch. Returns how many."""
         now = self.clock()
         chats = await active_chats(self.db, ("daily", "weekly", "instant"))
         periods = {found[0] for chat in chats if (found := due_period(chat, now))}
         planned_before = await outbox.planned_periods(self.db, "digest", list(periods))
-        rows = await plan_digests(self.db, due_chats(chats, now, planned_before),
-                                  kind="digest", now=now)
-        return sum(row is not None for row in rows)
+        dues = due_chats(chats, now, planned_before)
+        planned = 0
+        for start in range(0, len(dues), PLAN_BATCH):
+            rows = await plan_digests(self.db, dues[start : start + PLAN_BATCH], kind="digest",
+                                      now=now)
+            planned += sum(row is not None for row in rows)
+            if deliver:
+                self.deliverer.in_background()
+        return planned
 
     async def digest(self) -> None:
-        if await self.plan_digests():
+        if await self.plan_digests(deliver=True):
             await self._deliver()
 
     async def alerts(self) -> None:
