@@ -108,6 +108,7 @@ class Sent:
     reply_markup: dict[str, Any] | None = None
     link_preview_options: dict[str, Any] | None = None
     edited: bool = False
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def buttons(self) -> list[tuple[str, str | None]]:
