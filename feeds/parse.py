@@ -39,6 +39,13 @@ class FeedError(Exception):
         self.message = message
         self.feed_url = feed_url  # a feed the HTML page links to, if any
 
+    def __reduce__(self) -> tuple[object, ...]:  # survives a trip through a process pool
+        return (_feed_error, (self.message, self.feed_url))
+
+
+def _feed_error(message: str, feed_url: str | None) -> FeedError:
+    return FeedError(message, feed_url=feed_url)
+
 
 @dataclass
 class Entry:

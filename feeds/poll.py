@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -128,22 +129,38 @@ def _unique(source_id: int, items: Sequence[NormalItem],
     return kept, keys
 
 
+def parse_items(body: bytes, content_type: str | None, url: str, default_lang: str,
+                fetched_at: datetime) -> list[NormalItem]:
+    """Parse and normalise a feed body (CPU only: runs in an executor, maybe a process)."""
+    feed = parse_feed(body, content_type=content_type, url=url)
+    items = [normalize_entry(entry, default_lang=default_lang, fetched_at=fetched_at,
+                             base_url=url) for entry in feed.entries]
+    return [item for item in items if item is not None]
+
+
 class Poller:
     """Polls outlets. `classifier_provider()` is called for every batch, so a topic tuned by
-    an admin applies from the next poll on."""
+    an admin applies from the next poll on.
+
+    Parsing runs in `parse_executor` (default: the loop's thread pool, which keeps the event
+    loop responsive); a `ProcessPoolExecutor` uses more cores for big one-off passes.
+    """
 
     def __init__(self, db: Database, fetcher: Fetcher, classifier_provider: ClassifierProvider,
                  *, clock: Callable[[], datetime] = utcnow, jitter: float = 0.1,
-                 start_spread: float = 3.0, rng: random.Random | None = None) -> None:
+                 start_spread: float = 3.0, rng: random.Random | None = None,
+                 parse_executor: Executor | None = None) -> None:
         self.db = db
+        self.parse_executor = parse_executor
         self.fetcher = fetcher
         self.classifier_provider = classifier_provider
         self.clock = clock
         self.jitter = jitter
         self.start_spread = start_spread
         self.rng = rng or random.Random()
-        # SQLite has one writer: storing outlets one at a time avoids lock waits.
-        self._store_slots = asyncio.Semaphore(1 if db.dialect == "sqlite" else 4)
+        # Store work of many outlets at once only queues up for connections and, on SQLite
+        # (one writer), for the write lock with sleeps in between: a few at a time is faster.
+        self._db_slots = asyncio.Semaphore(1 if db.dialect == "sqlite" else 4)
 
     async def poll_due(self, now: datetime | None = None) -> PollSummary:
         """Poll every enabled outlet whose time has come, starts spread by a small jitter."""
@@ -196,8 +213,10 @@ class Poller:
         etag, last_modified = result.etag, result.last_modified
         if result.not_modified:  # a 304 may omit the validators: keep the ones we sent
             etag, last_modified = etag or source.etag, last_modified or source.last_modified
-        await record_success(self.db, source.id, now=started, next_poll_at=outcome.next_poll_at,
-                             etag=etag, last_modified=last_modified, new_items=outcome.new)
+        async with self._db_slots:
+            await record_success(self.db, source.id, now=started,
+                                 next_poll_at=outcome.next_poll_at, etag=etag,
+                                 last_modified=last_modified, new_items=outcome.new)
         return outcome
 
     async def _ingest(self, source: Source, result: FetchResult,
@@ -207,10 +226,13 @@ class Poller:
         if result.not_modified:
             outcome.not_modified = True
             return outcome
-        items = await asyncio.to_thread(self._parse, source, result, fetched_at)
+        items = await asyncio.get_running_loop().run_in_executor(
+            self.parse_executor, parse_items, result.body, result.content_type, result.url,
+            source.lang, fetched_at)
         unique, keys = _unique(source.id, items)
         # only entries not yet stored are classified: a re-poll of a known feed is cheap
-        known = await existing_keys(self.db, [g for g, _ in keys], [u for _, u in keys])
+        async with self._db_slots:
+            known = await existing_keys(self.db, [g for g, _ in keys], [u for _, u in keys])
         fresh = [item for item, (guid, url) in zip(unique, keys, strict=True)
                  if guid not in known and url not in known]
         outcome.duplicate = len(items) - len(fresh)
@@ -218,18 +240,11 @@ class Poller:
             return outcome
         classifier = self.classifier_provider()
         records = await asyncio.to_thread(_records, source, fresh, classifier, fetched_at)
-        async with self._store_slots:
+        async with self._db_slots:
             stored = await store_items(self.db, records)
         outcome.new = stored.new
         outcome.duplicate += stored.duplicate
         return outcome
-
-    @staticmethod
-    def _parse(source: Source, result: FetchResult, fetched_at: datetime) -> list[NormalItem]:
-        feed = parse_feed(result.body, content_type=result.content_type, url=result.url)
-        items = [normalize_entry(entry, default_lang=source.lang, fetched_at=fetched_at,
-                                 base_url=result.url) for entry in feed.entries]
-        return [item for item in items if item is not None]
 
     async def _failed(self, source: Source, now: datetime, message: str,
                       retry_after: float | None) -> SourceOutcome:
@@ -241,7 +256,8 @@ class Poller:
             delay = max(delay, min(timedelta(seconds=retry_after), MAX_SERVER_DELAY))
         next_poll_at = now + delay
         log.info("outlet %s failed (%d in a row): %s", source.name, failures, message)
-        await record_failure(self.db, source.id, now=now, next_poll_at=next_poll_at,
-                             error=message)
+        async with self._db_slots:
+            await record_failure(self.db, source.id, now=now, next_poll_at=next_poll_at,
+                                 error=message)
         return SourceOutcome(source.id, source.name, ok=False, error=message,
                              next_poll_at=next_poll_at)

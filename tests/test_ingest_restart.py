@@ -22,7 +22,8 @@ from storage.sources import get_source, insert_source
 ITEMS = 60
 ROOT = Path(__file__).resolve().parent.parent
 
-# The child polls once with a store slowed down per item, so it can be killed half-way.
+# The child polls once with small store batches, each slowed down, so it can be killed
+# half-way through the feed.
 CHILD = """
 import asyncio, sys
 import storage.items
@@ -33,10 +34,11 @@ from topics import load_classifier
 real = storage.items.index_items
 
 async def slow(session, items):
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
     await real(session, items)
 
 storage.items.index_items = slow
+storage.items.BATCH = 10
 
 async def main():
     db = Database(sys.argv[1])
@@ -88,12 +90,12 @@ async def test_killed_poll_resumes_without_loss_or_duplicates(
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-c", CHILD, db.url, str(ROOT / "seeds"), cwd=ROOT, env=env)
     try:
-        await wait_for_items(db, 5)
+        await wait_for_items(db, 10)
     finally:
         child.send_signal(signal.SIGKILL)
         await child.wait()
     stored, distinct = await count(db)
-    assert 5 <= stored < ITEMS and distinct == stored
+    assert 10 <= stored < ITEMS and stored % 10 == 0 and distinct == stored
     killed = await get_source(db, source.id)
     assert killed.etag is None and killed.last_success_at is None  # the poll never finished
     await repoll_completes(db, source, stored)
@@ -105,17 +107,18 @@ async def test_cancelled_poll_resumes_without_loss_or_duplicates(
     real = storage.items.index_items
 
     async def slow(session, items) -> None:
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
         await real(session, items)
 
     monkeypatch.setattr(storage.items, "index_items", slow)
+    monkeypatch.setattr(storage.items, "BATCH", 10)
     async with Fetcher() as fetcher:
         task = asyncio.create_task(Poller(db, fetcher, classifier).poll_all())
-        await wait_for_items(db, 5)
+        await wait_for_items(db, 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     monkeypatch.setattr(storage.items, "index_items", real)
     stored, distinct = await count(db)
-    assert 5 <= stored < ITEMS and distinct == stored
+    assert 10 <= stored < ITEMS and stored % 10 == 0 and distinct == stored
     await repoll_completes(db, source, stored)

@@ -1,0 +1,176 @@
+"""Ingest benchmark: N local outlets x M items served on 127.0.0.1.
+
+Prints the items/s of a full first pass (fetch + parse + normalise + classify + store), the
+wall time of a second pass where every outlet answers 304, and the peak RSS.
+The outlets run in a separate process so that serving does not eat the poller's CPU.
+
+    python bench/ingest.py [--outlets 200] [--items 50] [--database-url URL] [--no-ner]
+                           [--workers 2]
+
+`--workers N` parses in N worker processes (`Poller(parse_executor=...)`); 0 parses in the
+default thread pool as the bot does. The pool and the classifier are warmed up untimed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from outlets import OutletServer, rss  # noqa: E402
+
+from feeds import Fetcher, Poller  # noqa: E402
+from feeds.poll import parse_items  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Source  # noqa: E402
+from topics import load_classifier  # noqa: E402
+
+TITLES = {
+    "ru": [
+        "В {place} запустили солнечную электростанцию мощностью {n} МВт",
+        "Министры стран ШОС обсудили в {place} транспортные коридоры",
+        "Акимат {place} утвердил план по снижению выбросов на {n} процентов",
+        "В {place} открыли новую школу на {n} мест",
+        "Цены на продукты в {place} выросли на {n} процента",
+        "Сборная {place} по хоккею выиграла со счётом {n}:2",
+        "Ветровая электростанция в {place} выработала {n} млн кВт·ч",
+        "Делегация ШОС посетила индустриальный парк в {place}",
+    ],
+    "kk": [
+        "{place} облысында күн электр станциясы іске қосылды, қуаты {n} МВт",
+        "ШЫҰ елдерінің министрлері {place} қаласында кездесті",
+        "{place} қаласында {n} орындық жаңа мектеп ашылды",
+    ],
+    "en": [
+        "Kazakhstan opens a {n} MW wind farm near {place}",
+        "SCO foreign ministers meet in {place} to discuss trade",
+        "{place} marathon draws {n} runners",
+    ],
+}
+PLACES = ["Астана", "Алматы", "Шымкент", "Караганда", "Актобе", "Павлодар", "Туркестан",
+          "Атырау", "Костанай", "Тараз", "Кызылорда", "Уральск", "Семей", "Жезказган"]
+LEAD = ("Об этом сообщила пресс-служба ведомства. Проект реализуется в рамках государственной "
+        "программы, его стоимость составляет {n} млрд тенге. Эксперты отмечают, что работы "
+        "завершатся до конца {year} года.")
+
+
+def feed(outlet: int, items: int) -> bytes:
+    rng = random.Random(outlet)
+    lang = ("ru", "ru", "ru", "kk", "en")[outlet % 5]
+    entries = []
+    for number in range(items):
+        title = rng.choice(TITLES[lang]).format(place=rng.choice(PLACES), n=rng.randint(2, 900))
+        lead = LEAD.format(n=rng.randint(1, 300), year=rng.randint(2026, 2030))
+        entries.append(
+            f"<item><title>{title}</title>"
+            f"<link>http://outlet{outlet}.test/news/{number}?utm_source=rss</link>"
+            f"<guid>o{outlet}-{number}</guid>"
+            f"<pubDate>Wed, 25 Nov 2026 {number % 24:02d}:{outlet % 60:02d}:00 +0500</pubDate>"
+            f"<description>&lt;p&gt;{lead}&lt;/p&gt;</description></item>".encode()
+        )
+    return rss(entries, f"Outlet {outlet}")
+
+
+def serve(outlets: int, items: int, ready: multiprocessing.connection.Connection) -> None:
+    """The outlets' process: serve every feed until killed."""
+
+    async def run() -> None:
+        server = await OutletServer().start()
+        for outlet in range(outlets):
+            server.serve(f"/o{outlet}/rss.xml", body=feed(outlet, items))
+        ready.send(server.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def warm_up(pool: Executor, workers: int) -> None:
+    """Start every worker and load its word lists before the clock starts."""
+    body = feed(0, 5)
+    jobs = [pool.submit(parse_items, body, None, "http://warm.test/", "ru", datetime.now(UTC))
+            for _ in range(workers * 2)]
+    for job in jobs:
+        job.result()
+
+
+async def bench(args: argparse.Namespace, port: int, pool: Executor | None) -> None:
+    url = args.database_url
+    if url is None:
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='newsbot-bench-')}/bench.db"
+    db = Database(url)
+    await db.upgrade()
+    async with db.session() as session:
+        for outlet in range(args.outlets):
+            session.add(Source(name=f"Outlet {outlet}",
+                               url=f"http://127.0.0.1:{port}/o{outlet}/rss.xml",
+                               lang=("ru", "ru", "ru", "kk", "en")[outlet % 5]))
+        await session.commit()
+    classifier = load_classifier(ROOT / "seeds", ner=not args.no_ner)
+    classifier.classify("Прогрев", "Казахстан и ШОС: зелёная энергетика", "ru")
+    async with Fetcher() as fetcher:
+        poller = Poller(db, fetcher, lambda: classifier, parse_executor=pool)
+        started = time.perf_counter()
+        first = await poller.poll_all()
+        first_wall = time.perf_counter() - started
+        started = time.perf_counter()
+        second = await poller.poll_all()
+        second_wall = time.perf_counter() - started
+    await db.dispose()
+    print(f"store: {db.dialect}; outlets: {args.outlets} x {args.items} items; "
+          f"NER: {'off' if args.no_ner else 'on'}; parse workers: {args.workers or 'threads'}")
+    print(f"first pass: {first.new} new items ({first.failed} outlets failed) in "
+          f"{first_wall:.2f} s = {first.new / first_wall:,.0f} items/s")
+    print(f"second pass (all 304): {second.not_modified}/{args.outlets} unchanged, "
+          f"{second.new} new, in {second_wall:.2f} s")
+    print(f"peak RSS: {peak_rss_mib():.0f} MiB (this process"
+          f"{'; each parse worker adds its own' if pool else ''})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outlets", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="parse in this many processes (0: in threads, as the bot does)")
+    parser.add_argument("--no-ner", action="store_true",
+                        help="classify without the NER model (gazetteer organisations only)")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    receive, send = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(args.outlets, args.items, send), daemon=True)
+    server.start()
+    try:
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if args.workers:
+                pool = stack.enter_context(ProcessPoolExecutor(
+                    args.workers, mp_context=multiprocessing.get_context("spawn")))
+                warm_up(pool, args.workers)
+            port = receive.recv()
+            asyncio.run(bench(args, port, pool))
+    finally:
+        server.terminate()
+        server.join()
+
+
+if __name__ == "__main__":
+    main()
