@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from outlets import OutletServer, outlets_in_thread
 
-from bot.cli import fetch
+from bot.cli import main
 from bot.config import get_settings
-
-
-def main(argv: list[str]) -> int:
-    """`newsbot <argv>` with only the fetch/sources commands registered."""
-    parser = argparse.ArgumentParser(prog="newsbot")
-    fetch.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.models import Source
 from storage.orgs import sync_gazetteer
 from storage.sources import sync_specs
-from topics import load_classifier, load_gazetteer
+from topics import TopicService, load_gazetteer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +52,8 @@ async def fetch_once(settings: Settings, sources_file: Path | None, console: Con
         async with db.session() as session:
             await sync_gazetteer(session, load_gazetteer(settings.seeds_dir).entries)
             await session.commit()
-        classifier = load_classifier(settings.seeds_dir)
+        topic_service = TopicService(db, settings.seeds_dir)
+        await topic_service.load()  # seeds plus the admins' tuning stored in the database
         outlets = await list_sources(db, enabled_only=True)
         if sources_file is not None:
             wanted = {spec.url for spec in specs}
@@ -61,7 +62,7 @@ async def fetch_once(settings: Settings, sources_file: Path | None, console: Con
             console.print("No enabled outlets to poll.")
             return 0
         async with Fetcher() as fetcher:
-            poller = Poller(db, fetcher, lambda: classifier)
+            poller = Poller(db, fetcher, lambda: topic_service.classifier)
             summary = await _poll_with_progress(poller, outlets, console)
     finally:
         await db.dispose()
