@@ -102,14 +102,16 @@ class ClaimLost(Exception):
 async def record_part(db: Database, row: Outbox, message_id: int, now: datetime) -> None:
     """One more part is out: count it (and finish the row after its last part). Raises
     ClaimLost if the row is no longer this worker's, so it stops sending it."""
-    row.parts_sent += 1
-    row.message_ids = [*row.message_ids, message_id]
-    values: dict[str, object] = {"parts_sent": row.parts_sent, "message_ids": row.message_ids,
+    parts_sent, message_ids = row.parts_sent + 1, [*row.message_ids, message_id]
+    values: dict[str, object] = {"parts_sent": parts_sent, "message_ids": message_ids,
                                  "claimed_at": now}
-    if row.parts_sent >= len(row.parts):
-        row.status, row.sent_at = SENT, now
+    done = parts_sent >= len(row.parts)
+    if done:
         values.update(status=SENT, sent_at=now, error=None)
     await _update(db, row, **values)
+    row.parts_sent, row.message_ids = parts_sent, message_ids  # only once it is stored
+    if done:
+        row.status, row.sent_at = SENT, now
 
 
 async def replace_parts(db: Database, row: Outbox, parts: Sequence[str]) -> None:

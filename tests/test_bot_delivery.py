@@ -207,3 +207,25 @@ async def test_two_instances_never_send_the_same_row(db) -> None:
             await deliverer.bot.session.close()
     assert sorted(_texts(stub)) == sorted((c, f"only once {c}") for c in range(1, 31))
     assert all(report.sent_rows > 0 for report in reports)  # both took part
+
+
+async def test_a_busy_store_is_waited_for_after_a_send(sqlite_db, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    real = outbox.record_part
+    failures = [OperationalError("UPDATE outbox", {}, Exception("database is locked"))] * 2
+
+    async def flaky(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "record_part", flaky)
+    async with TelegramStub() as stub:
+        await _rows(sqlite_db, {1: ["a", "b"]})
+        deliverer = _deliverer(sqlite_db, stub, backoff=0.01)
+        await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    assert _texts(stub) == [(1, "a"), (1, "b")]  # nothing sent twice
+    row = (await _statuses(sqlite_db))[1]
+    assert row.status == "sent" and row.parts_sent == 2

@@ -30,6 +30,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import LinkPreviewOptions
+from sqlalchemy.exc import OperationalError
 
 from bot.delivery.limits import RateLimiter
 from bot.digest.render import split_part
@@ -39,6 +40,8 @@ from storage.db import Database
 from storage.models import Outbox
 
 log = logging.getLogger("newsbot.delivery")
+
+RECORD_TRIES = 6  # each try may itself wait SQLite's busy timeout
 
 # Bad requests that mean the chat is gone for us, not that the message was wrong.
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "have no rights to send",
@@ -148,6 +151,8 @@ class Deliverer:
             await self._deliver_row(row, report)
         except outbox.ClaimLost:
             log.warning("outbox %s was taken over by another worker; leaving it", row.id)
+        except Exception:  # even the failure could not be stored: the row resumes when stale
+            log.exception("outbox %s to chat %s: left for a later run", row.id, row.chat_id)
         return report
 
     async def _deliver_row(self, row: Outbox, report: DeliveryReport) -> None:
@@ -157,7 +162,7 @@ class Deliverer:
                 message_id = await self._send_part(row, report)
                 if message_id is None:  # the part was split; send the new first half
                     continue
-                await outbox.record_part(self.db, row, message_id, self.clock())
+                await self._record(row, message_id)
                 report.sent_messages += 1
             report.sent_rows += 1
         except TelegramForbiddenError as error:
@@ -180,6 +185,20 @@ class Deliverer:
         except Exception as error:  # a bug or the store: keep the row, try again later
             log.exception("outbox %s to chat %s: unexpected error", row.id, row.chat_id)
             await self._retry_later(row, f"{type(error).__name__}: {error}", report)
+
+    async def _record(self, row: Outbox, message_id: int) -> None:
+        """The part is out: its record must be stored (a restart would send it again
+        otherwise), so a busy or briefly unreachable store is waited for."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                await outbox.record_part(self.db, row, message_id, self.clock())
+                return
+            except OperationalError:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("outbox %s: recording part %d failed, retrying", row.id,
+                            row.parts_sent + 1, exc_info=True)
+                await asyncio.sleep(self.backoff * 2**attempt)
 
     async def _retry_later(self, row: Outbox, error: str, report: DeliveryReport) -> None:
         """Back to the queue with a growing delay, or failed once out of attempts."""

@@ -83,23 +83,33 @@ async def plan_digest(
 async def plan_digests(
     db: Database, dues: Sequence[Due], *, kind: str, now: datetime, batch: int = 100
 ) -> list[outbox.Outbox | None]:
-    """Select, render and write each chat's digest row (status `empty` when nothing is new),
-    `batch` chats a transaction. None for a period that already had a row (planned by
-    another instance, say)."""
+    """Select, render and write each chat's digest row (status `empty` when nothing is new).
+    Per batch of chats the selection is read first, then all rows are written in one short
+    transaction (SQLite has a single writer: senders must never wait long for it). None for
+    a period that already had a row (planned by another instance, say)."""
     rows: list[outbox.Outbox | None] = []
     for start in range(0, len(dues), batch):
         async with db.session() as session:
             names = await topic_names(session)
-            for due in dues[start : start + batch]:
-                rows.append(await _plan_one(session, due, kind=kind, now=now, names=names))
+            drafts = [await _draft(session, due, now=now, names=names)
+                      for due in dues[start : start + batch]]
+        async with db.session() as session:
+            for draft in drafts:
+                rows.append(await _write(session, draft, kind=kind, now=now))
             await session.commit()
     return rows
 
 
-async def _plan_one(
-    session: AsyncSession, due: Due, *, kind: str, now: datetime,
-    names: Mapping[str, Mapping[str, str]],
-) -> outbox.Outbox | None:
+@dataclass
+class _Draft:
+    due: Due
+    parts: list[str]
+    shown: list[DigestEntry]
+
+
+async def _draft(
+    session: AsyncSession, due: Due, *, now: datetime, names: Mapping[str, Mapping[str, str]]
+) -> _Draft:
     chat, since = due.chat, due.since
     entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics, since=since,
                                    until=now)
@@ -108,15 +118,20 @@ async def _plan_one(
         sections, header=_header(chat, since, now), names=names, lang=chat.lang, tz=chat.tz,
         now=now,
     ) if sections else []
-    shown = [entry for _, items in sections for entry in items]
+    return _Draft(due, parts, [entry for _, items in sections for entry in items])
+
+
+async def _write(session: AsyncSession, draft: _Draft, *, kind: str,
+                 now: datetime) -> outbox.Outbox | None:
+    chat_id = draft.due.chat.id
     row = await outbox.plan(
-        session, chat_id=chat.id, kind=kind, period=due.period, parts=parts,
-        item_ids=[e.item_id for e in shown],
-        sent_item_ids=[i for e in shown for i in e.item_ids], now=now,
+        session, chat_id=chat_id, kind=kind, period=draft.due.period, parts=draft.parts,
+        item_ids=[e.item_id for e in draft.shown],
+        sent_item_ids=[i for e in draft.shown for i in e.item_ids], now=now,
     )
     if row is not None:
         await session.exec(
-            sa.update(Chat).where(col(Chat.id) == chat.id).values(last_digest_at=now))
+            sa.update(Chat).where(col(Chat.id) == chat_id).values(last_digest_at=now))
     return row
 
 
