@@ -36,7 +36,7 @@ import wordfreq  # noqa: E402
 
 from storage.db import Database, upgrade  # noqa: E402
 from storage.orgs import sync_gazetteer  # noqa: E402
-from storage.search import index_text, search  # noqa: E402
+from storage.search import index_row, search  # noqa: E402
 from topics import load_gazetteer  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -175,6 +175,10 @@ ITEM_COLUMNS = ("id", "source_id", "guid_key", "url_key", "url", "title", "text"
                 "published_at", "fetched_at", "content_hash", "near_key", "cluster_id")
 
 
+def _index_row(row: Row) -> dict[str, object]:
+    return index_row(row.id, row.title, row.text, row.lang, row.source_id)
+
+
 def _topic_tuples(row: Row) -> list[tuple]:
     return [(row.id, "green", row.green, row.green >= 0.5, "[]"),
             (row.id, "sco", row.sco, row.sco >= 0.5, "[]")]
@@ -218,8 +222,8 @@ def load_sqlite(path: Path, n: int, vocab: dict[str, Vocabulary], org_count: int
     before = path.stat().st_size
     started = time.perf_counter()
     for chunk in generate(n, vocab, org_count):
-        con.executemany("INSERT INTO item_fts (rowid, title, body) VALUES (?, ?, ?)",
-                        [(r.id, index_text(r.title), index_text(r.text)) for r in chunk])
+        con.executemany("INSERT INTO item_fts (rowid, title, body, tags)"
+                        " VALUES (:id, :title, :body, :tags)", [_index_row(r) for r in chunk])
         con.commit()
     con.execute("INSERT INTO item_fts (item_fts) VALUES ('optimize')")
     con.commit()
@@ -255,13 +259,15 @@ async def load_postgres(dsn: str, n: int, vocab: dict[str, Vocabulary], org_coun
         rows_s = time.perf_counter() - started
         started = time.perf_counter()
         await con.execute("DROP INDEX IF EXISTS ix_item_search_tsv")
-        await con.execute("CREATE UNLOGGED TABLE search_stage (id int, title text, body text)")
+        await con.execute(
+            "CREATE UNLOGGED TABLE search_stage (id int, title text, body text, tags text)")
         for chunk in generate(n, vocab, org_count):
             await con.copy_records_to_table("search_stage", records=[
-                (r.id, index_text(r.title), index_text(r.text)) for r in chunk])
-        await con.execute(
+                tuple(_index_row(r).values()) for r in chunk])
+        await con.execute(  # the expression of storage.search's upsert, set-wise
             "INSERT INTO item_search (item_id, tsv) SELECT id, setweight(to_tsvector('simple',"
-            " title), 'A') || setweight(to_tsvector('simple', body), 'B') FROM search_stage")
+            " title), 'A') || setweight(to_tsvector('simple', body), 'B')"
+            " || setweight(to_tsvector('simple', tags), 'D') FROM search_stage")
         await con.execute("DROP TABLE search_stage")
         await con.execute("SET maintenance_work_mem = '512MB'")
         await con.execute("CREATE INDEX ix_item_search_tsv ON item_search USING GIN (tsv)")

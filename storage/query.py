@@ -53,6 +53,8 @@ _EN_ENDINGS = ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s", "y")
 
 STOPWORDS = frozenset(
     "и в во на по с со к ко о об от для из за у не что как а но или это же ли бы до при "
+    "он она оно они его ее их мы вы я ты этот эта эти тот та те то который которая которые "
+    "был была было были быть есть также уже еще "
     "and or not the of in on for to a an is are at by with from "
     "және мен бен пен да де туралы үшін бойынша".split()
 )
@@ -159,15 +161,15 @@ def _strip(word: str, endings: Sequence[str]) -> str:
 
 
 def parse(text: str, *, now: datetime | None = None, synonyms: Synonyms | None = None) -> Query:
-    """Read `text` as a query; `synonyms` maps lemma sequences to alternatives (org aliases)."""
+    """Read `text` as a query; `synonyms` maps term sequences to alternatives (org aliases)."""
     now = now or datetime.now(UTC)
     query = Query()
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
         query.hint = "too_long"
-    words: list[tuple[str, ...]] = []  # plain positive words, each a lemma sequence
-    phrases: list[tuple[str, ...]] = []
-    excluded: list[tuple[str, ...]] = []
+    words: list[Phrase] = []  # plain positive words, each as its index terms
+    phrases: list[Phrase] = []
+    excluded: list[Phrase] = []
     for match in _CHUNK_RE.finditer(text):
         negative, quoted, chunk = match.group(1), match.group(2), match.group(3)
         if quoted is not None:
@@ -203,10 +205,15 @@ def _phrase_group(terms: Phrase) -> Group:
     return (terms,)
 
 
-def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group]:
+@lru_cache(maxsize=1)
+def _stop_terms() -> frozenset[str]:
+    return frozenset(stem(word) for word in STOPWORDS)
+
+
+def _word_groups(words: list[Phrase], synonyms: Synonyms) -> list[Group]:
     """Plain words to groups: runs that name an organisation become an OR of its aliases."""
     if len(words) > 1:  # stop words only count when nothing else was asked
-        kept = [w for w in words if not (len(w) == 1 and w[0] in STOPWORDS)]
+        kept = [w for w in words if not (len(w) == 1 and w[0] in _stop_terms())]
         words = kept or words
     groups: list[Group] = []
     index = 0
@@ -224,7 +231,7 @@ def _word_groups(words: list[tuple[str, ...]], synonyms: Synonyms) -> list[Group
     return groups
 
 
-def _synonym_group(key: tuple[str, ...], alternatives: Sequence[tuple[str, ...]]) -> Group:
+def _synonym_group(key: Phrase, alternatives: Sequence[Phrase]) -> Group:
     return tuple(terms for terms in dict.fromkeys([key, *alternatives]) if terms)
 
 
@@ -264,12 +271,20 @@ def parse_since(value: str, now: datetime) -> datetime | None:
 # Terms hold only letters and digits (see index_terms), so quoting them cannot break out.
 
 
-def fts5_expression(query: Query) -> str:
-    """The SQLite FTS5 MATCH expression (bound as one parameter) for a query with groups."""
-    positive = " AND ".join(_fts5_group(group) for group in query.groups)
+Tags = Sequence[Sequence[str]]  # index tags that must match: all groups, any tag of each
+
+
+def fts5_expression(query: Query, tags: Tags = ()) -> str:
+    """The SQLite FTS5 MATCH expression (bound as one parameter) for a query with groups:
+    words in the `title` and `body` columns, tags in the `tags` column."""
+    words = " AND ".join(_fts5_group(group) for group in query.groups)
+    expression = f"({{title body}} : ({words}))"
     if query.excluded:
-        return f"({positive}) NOT ({' OR '.join(_fts5_group(g) for g in query.excluded)})"
-    return positive
+        excluded = " OR ".join(_fts5_group(g) for g in query.excluded)
+        expression += f" NOT ({{title body}} : ({excluded}))"
+    for group in tags:
+        expression += " AND (tags : (" + " OR ".join(f'"{tag}"' for tag in group) + "))"
+    return expression
 
 
 def _fts5_group(group: Group) -> str:
@@ -280,12 +295,15 @@ def _fts5_phrase(phrase: Phrase) -> str:
     return '"' + " ".join(phrase) + '"'
 
 
-def tsquery_expression(query: Query) -> str:
-    """The PostgreSQL `to_tsquery('simple', ...)` text (bound as one parameter)."""
-    positive = " & ".join(_ts_group(group) for group in query.groups)
+def tsquery_expression(query: Query, tags: Tags = ()) -> str:
+    """The PostgreSQL `to_tsquery('simple', ...)` text (bound as one parameter): words
+    weighted A (title) or B (text), tags weighted D."""
+    expression = " & ".join(_ts_group(group) for group in query.groups)
     if query.excluded:
-        return f"({positive}) & !({' | '.join(_ts_group(g) for g in query.excluded)})"
-    return positive
+        expression = f"({expression}) & !({' | '.join(_ts_group(g) for g in query.excluded)})"
+    for group in tags:
+        expression += " & (" + " | ".join(f"'{tag}':D" for tag in group) + ")"
+    return expression
 
 
 def _ts_group(group: Group) -> str:
@@ -293,4 +311,4 @@ def _ts_group(group: Group) -> str:
 
 
 def _ts_phrase(phrase: Phrase) -> str:
-    return "(" + " <-> ".join(f"'{term}'" for term in phrase) + ")"
+    return "(" + " <-> ".join(f"'{term}':AB" for term in phrase) + ")"

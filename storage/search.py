@@ -12,7 +12,7 @@ Matches are counted up to `COUNT_CAP` (a common word would otherwise cost a full
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +26,7 @@ from storage.text import fold
 
 CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
 COUNT_CAP = 1000  # matches are counted up to here; more shows as "1000+"
+SINCE_BOUND_LIMIT = 50_000  # since: bounds the index scan when fewer items are that recent
 MAX_INDEXED_CHARS = 20_000
 RECENCY_WEIGHT = 0.35
 RECENCY_HALF_LIFE_DAYS = 30.0
@@ -67,35 +68,56 @@ def index_text(text: str) -> str:
     return " ".join(index_terms(text[:MAX_INDEXED_CHARS]))
 
 
+def lang_tag(lang: str) -> str:
+    """The index tag of an item language: filters that never change are index terms, so a
+    filtered search is an index intersection rather than a row-by-row check."""
+    return "zzlang" + "".join(ch for ch in fold(lang) if ch.isalnum())
+
+
+def source_tag(source_id: int) -> str:
+    return f"zzsrc{source_id}"
+
+
 # ---------------------------------------------------------------- writing the index
 
 _FTS5_DELETE = sa.text("DELETE FROM item_fts WHERE rowid = :id")
-_FTS5_INSERT = sa.text("INSERT INTO item_fts (rowid, title, body) VALUES (:id, :title, :body)")
+_FTS5_INSERT = sa.text(
+    "INSERT INTO item_fts (rowid, title, body, tags) VALUES (:id, :title, :body, :tags)"
+)
 _PG_UPSERT = sa.text(
     "INSERT INTO item_search (item_id, tsv) VALUES (:id, "
-    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B')"
+    " || setweight(to_tsvector('simple', :tags), 'D'))"
     " ON CONFLICT (item_id) DO UPDATE SET tsv = excluded.tsv"
 )
 
 
-def index_rows(items: Iterable[Item]) -> list[dict[str, object]]:
-    """The index rows of `items` (ids set): what `index_items` writes, for bulk loaders too."""
-    return [
-        {"id": item.id, "title": index_text(item.title), "body": index_text(item.text or "")}
-        for item in items
-    ]
+def index_row(item_id: int, title: str, text: str, lang: str, source_id: int) -> dict[str, object]:
+    """One item's index row: what `index_items` writes (bulk loaders and migrations too)."""
+    return {"id": item_id, "title": index_text(title), "body": index_text(text or ""),
+            "tags": f"{lang_tag(lang)} {source_tag(source_id)}"}
+
+
+def write_index_sql(dialect: str) -> list[sa.TextClause]:
+    """The statements that write index rows (each run with every row) on `dialect`."""
+    return [_FTS5_DELETE, _FTS5_INSERT] if dialect == "sqlite" else [_PG_UPSERT]
 
 
 async def index_items(session: AsyncSession, items: Sequence[Item]) -> None:
-    """Add or refresh the index rows of `items` in the session's transaction (no commit)."""
-    rows = index_rows(item for item in items if item.id is not None)
-    if not rows:
+    """Add or refresh the index rows of `items` in the session's transaction (no commit).
+
+    The rows must be flushed (ids set). Title and text come from `items`; language and
+    source are read back from the rows, so callers may pass just id, title and text."""
+    texts = {item.id: (item.title, item.text) for item in items if item.id is not None}
+    if not texts:
         return
-    if session.bind.dialect.name == "sqlite":
-        await session.exec(_FTS5_DELETE, params=[{"id": row["id"]} for row in rows])
-        await session.exec(_FTS5_INSERT, params=rows)
-    else:
-        await session.exec(_PG_UPSERT, params=rows)
+    stored = await session.exec(
+        sa.select(Item.id, Item.lang, Item.source_id).where(Item.id.in_(list(texts)))
+    )
+    rows = [index_row(item_id, *texts[item_id], lang, source_id)
+            for item_id, lang, source_id in stored]
+    for statement in write_index_sql(session.bind.dialect.name) if rows else ():
+        await session.exec(statement, params=rows)
 
 
 async def reindex(db: Database, batch: int = REINDEX_BATCH) -> int:
@@ -154,7 +176,11 @@ async def search(
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
             return SearchPage(0, [], "unknown_source")
-        sql = _Sql(session.bind.dialect.name, query, source_ids)
+        dialect = session.bind.dialect.name
+        min_id = None
+        if query.since and query.groups:
+            min_id = await _first_id_since(session, dialect, query.since)
+        sql = _Sql(dialect, query, source_ids, min_id)
         rows = (await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES}))
         candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
                                  float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
@@ -174,6 +200,21 @@ async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
     return [row.id for row in rows if needle in fold(row.name) or needle in fold(row.url)]
 
 
+async def _first_id_since(session: AsyncSession, dialect: str, since: datetime) -> int | None:
+    """The smallest id of the items published since `since` when there are few of them: no
+    matching item has a smaller id, so it bounds the index scan exactly. None when many are
+    (the filter is not selective then; the bound would cost more than it saves)."""
+    hint = " INDEXED BY ix_item_published_at" if dialect == "sqlite" else ""
+    statement = sa.text(
+        f"SELECT min(r.id), count(*) FROM (SELECT id FROM item{hint}"
+        " WHERE published_at >= :since LIMIT :limit) AS r"
+    ).bindparams(sa.bindparam("since", type_=UTCDateTime()))
+    first, count = (
+        await session.exec(statement, params={"since": since, "limit": SINCE_BOUND_LIMIT})
+    ).one()
+    return None if count >= SINCE_BOUND_LIMIT else int(first or 0)
+
+
 _TOPIC_COLUMNS = (
     "(SELECT max(t.score) FROM item_topic t WHERE t.item_id = c.id) AS topic_score, "
     "EXISTS (SELECT 1 FROM item_topic t WHERE t.item_id = c.id AND t.on_topic) AS on_topic"
@@ -188,26 +229,35 @@ class _Sql:
     """The statements of one query: fixed SQL text per backend; user input only as parameters
     (the match expression is one bound string built from letters and digits)."""
 
-    def __init__(self, dialect: str, query: Query, source_ids: list[int] | None) -> None:
+    def __init__(
+        self, dialect: str, query: Query, source_ids: list[int] | None, min_id: int | None
+    ) -> None:
         self.query = query
-        self.source_ids = source_ids
-        self.clauses, self.params = _filters(query, source_ids)
-        if not query.groups:
+        indexed = bool(query.groups)  # language and source are index tags then
+        self.source_ids = None if indexed else source_ids
+        self.clauses, self.params = _filters(query, self.source_ids, with_tags=not indexed)
+        tags = _tags(query, source_ids)
+        if min_id is not None:
+            self.clauses.append(
+                ("item_fts.rowid" if dialect == "sqlite" else "s.item_id") + " >= :min_id"
+            )
+            self.params["min_id"] = min_id
+        if not indexed:
             self.rel, self.source, self.order = "0.0", "item AS i", "i.published_at DESC"
             self.count_source = self.source
         elif dialect == "sqlite":
-            self.rel = "-bm25(item_fts, 4.0, 1.0)"
+            self.rel = "-bm25(item_fts, 4.0, 1.0, 0.0)"
             self.source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
             self.count_source = self.source if self.clauses else "item_fts"
             self.clauses.insert(0, "item_fts MATCH :match")
-            self.params["match"] = fts5_expression(query)
+            self.params["match"] = fts5_expression(query, tags)
             self.order = "item_fts.rowid DESC"
         else:
             self.rel = "ts_rank(s.tsv, to_tsquery('simple', :match))"
             self.source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
             self.count_source = self.source if self.clauses else "item_search AS s"
             self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
-            self.params["match"] = tsquery_expression(query)
+            self.params["match"] = tsquery_expression(query, tags)
             self.order = "s.item_id DESC"
         self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
         self.where = " AND ".join(self.clauses) or "1 = 1"
@@ -245,11 +295,22 @@ class _Sql:
         return statement
 
 
-def _filters(query: Query, source_ids: list[int] | None) -> tuple[list[str], dict[str, object]]:
-    """Fixed SQL fragments over `item AS i` for the query's filters, and their parameters."""
+def _tags(query: Query, source_ids: list[int] | None) -> list[list[str]]:
+    """The index tags a query requires: its language, any of its sources."""
+    tags = [[lang_tag(query.lang)]] if query.lang else []
+    if source_ids:
+        tags.append([source_tag(source_id) for source_id in source_ids])
+    return tags
+
+
+def _filters(
+    query: Query, source_ids: list[int] | None, *, with_tags: bool
+) -> tuple[list[str], dict[str, object]]:
+    """Fixed SQL fragments over `item AS i` for the query's filters, and their parameters
+    (`with_tags`: language and source too, when the index does not check them)."""
     clauses: list[str] = []
     params: dict[str, object] = {}
-    if query.lang:
+    if query.lang and with_tags:
         clauses.append("i.lang = :lang")
         params["lang"] = query.lang
     if query.since:
