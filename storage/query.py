@@ -296,13 +296,14 @@ def _fts5_phrase(phrase: Phrase) -> str:
 
 
 def tsquery_expression(query: Query, tags: Tags = ()) -> str:
-    """The PostgreSQL `to_tsquery('simple', ...)` text (bound as one parameter): words
-    weighted A (title) or B (text), tags weighted D."""
+    """The PostgreSQL `to_tsquery('simple', ...)` text (bound as one parameter). Words are
+    not restricted to the title and text weights: weight labels make the GIN index recheck
+    every row, and tags (zz...) are no words anyone searches for."""
     expression = " & ".join(_ts_group(group) for group in query.groups)
     if query.excluded:
         expression = f"({expression}) & !({' | '.join(_ts_group(g) for g in query.excluded)})"
     for group in tags:
-        expression += " & (" + " | ".join(f"'{tag}':D" for tag in group) + ")"
+        expression += " & (" + " | ".join(f"'{tag}'" for tag in group) + ")"
     return expression
 
 
@@ -311,4 +312,4 @@ def _ts_group(group: Group) -> str:
 
 
 def _ts_phrase(phrase: Phrase) -> str:
-    return "(" + " <-> ".join(f"'{term}':AB" for term in phrase) + ")"
+    return "(" + " <-> ".join(f"'{term}'" for term in phrase) + ")"

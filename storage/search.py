@@ -26,6 +26,7 @@ from storage.text import fold
 
 CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
 COUNT_CAP = 1000  # matches are counted up to here; more shows as "1000+"
+ID_WINDOWS = (20_000, 160_000)  # PostgreSQL: id ranges tried before the whole index
 SINCE_BOUND_LIMIT = 50_000  # since: bounds the index scan when fewer items are that recent
 MAX_INDEXED_CHARS = 20_000
 RECENCY_WEIGHT = 0.35
@@ -180,12 +181,16 @@ async def search(
         min_id = None
         if query.since and query.groups:
             min_id = await _first_id_since(session, dialect, query.since)
-        sql = _Sql(dialect, query, source_ids, min_id)
-        rows = (await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES}))
-        candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
-                                 float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
+        for floor in await _id_floors(session, dialect, query, min_id):
+            sql = _Sql(dialect, query, source_ids, floor)
+            rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
+            candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
+                                     float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
+            if len(candidates) >= CANDIDATES:
+                break
         total = len(candidates)
         if total >= CANDIDATES:
+            sql = _Sql(dialect, query, source_ids, min_id)
             params = {**sql.params, "cap": COUNT_CAP + 1}
             total = (await session.exec(sql.count(), params=params)).scalar_one()
         ranked = _rank(candidates, now)
@@ -198,6 +203,22 @@ async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
     """Sources whose name or URL contains `needle` (compared folded, so Курсив = курсив)."""
     rows = (await session.exec(sa.select(Source.id, Source.name, Source.url))).all()
     return [row.id for row in rows if needle in fold(row.name) or needle in fold(row.url)]
+
+
+async def _id_floors(
+    session: AsyncSession, dialect: str, query: Query, min_id: int | None
+) -> list[int | None]:
+    """Lower id bounds to try in turn, newest items first, until enough matches are found.
+
+    PostgreSQL must fetch every match of a GIN search to order them by id, which is slow for
+    a common word; the newest matches lie in the newest ids, so a narrow id range is tried
+    first. The last bound is `min_id` (everything the filters allow): the result is exact.
+    SQLite's FTS5 walks matches newest first by itself and needs no such help."""
+    if dialect == "sqlite" or not query.groups:
+        return [min_id]
+    newest = (await session.exec(sa.select(sa.func.max(Item.id)))).scalar_one() or 0
+    floors = [newest - size for size in ID_WINDOWS]
+    return [f for f in floors if min_id is None or f > min_id] + [min_id]
 
 
 async def _first_id_since(session: AsyncSession, dialect: str, since: datetime) -> int | None:
