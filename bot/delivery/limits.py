@@ -1,7 +1,10 @@
 """Telegram's sending limits, kept by design rather than discovered through 429s.
 
-Overall: evenly spaced sends at `rate` per second (no bursts). Per chat: about one message a
-second. Per group or channel: at most 20 a minute. A 429 pauses everything for `retry_after`.
+Overall: one send every 1/`rate` seconds, taken in turn (FIFO) and timed when it actually
+happens, so a stalled event loop never releases a burst afterwards (at most two sends half
+an interval apart). Per chat: about one
+message a second. Per group or channel: at most 20 a minute. A 429 pauses everybody for
+`retry_after`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ class RateLimiter:
         self.per_chat_interval = per_chat_interval
         self.group_per_minute = group_per_minute
         self.group_window = group_window
-        self._next_slot = 0.0
+        self._turn = asyncio.Lock()
+        self._next_free = 0.0
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
@@ -34,31 +38,35 @@ class RateLimiter:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     async def acquire(self, chat_id: int) -> None:
-        """Wait until a message to `chat_id` may go out, and book that slot."""
+        """Wait until a message to `chat_id` may go out now."""
         while True:
-            now = time.monotonic()
-            wait = max(self._paused_until, self._chat_next.get(chat_id, 0.0),
-                       self._group_ready(chat_id, now)) - now
+            wait = self._chat_wait(chat_id, time.monotonic())
             if wait <= 0:
                 break
             await asyncio.sleep(wait)
-        # The chat's own limits are met: book the next global slot (sleeping outside the book).
-        now = time.monotonic()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.interval
-        self._chat_next[chat_id] = slot + self.per_chat_interval
-        if chat_id < 0:
-            sends = self._group_sends.setdefault(chat_id, deque())
-            sends.append(slot)
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        if self._paused_until > time.monotonic():
-            await asyncio.sleep(self._paused_until - time.monotonic())
+        self._book_chat(chat_id, time.monotonic())  # a second row for the chat waits behind
+        async with self._turn:
+            while True:
+                now = time.monotonic()
+                wait = max(self._paused_until, self._next_free) - now
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            # Keep the cadence when a wake-up is a little late; after a long stall start
+            # afresh (half a gap at most), never with a burst.
+            self._next_free = max(now + self.interval / 2, self._next_free + self.interval)
 
-    def _group_ready(self, chat_id: int, now: float) -> float:
+    def _chat_wait(self, chat_id: int, now: float) -> float:
+        wait = self._chat_next.get(chat_id, 0.0) - now
         sends = self._group_sends.get(chat_id)
-        if not sends:
-            return 0.0
-        while sends and now - sends[0] >= self.group_window:
-            sends.popleft()
-        return sends[0] + self.group_window if len(sends) >= self.group_per_minute else 0.0
+        if sends:
+            while sends and now - sends[0] >= self.group_window:
+                sends.popleft()
+            if len(sends) >= self.group_per_minute:
+                wait = max(wait, sends[0] + self.group_window - now)
+        return wait
+
+    def _book_chat(self, chat_id: int, now: float) -> None:
+        self._chat_next[chat_id] = now + self.per_chat_interval
+        if chat_id < 0:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
