@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
@@ -283,8 +283,12 @@ async def _store_batch(db: Database, records: Sequence[ItemRecord], index: _Near
     added: list[int] = []
     try:
         async with db.session() as session, session.begin():
-            statement = insert(_ITEM).returning(_ITEM.c.id, sort_by_parameter_order=True)
-            ids = list((await session.exec(statement, params=rows)).scalars())
+            # a plain executemany and one look-up: an ordered RETURNING would go row by row
+            await session.exec(insert(_ITEM), params=rows)
+            keys = [record.guid_key for record in records]
+            found = dict((await session.exec(
+                select(Item.guid_key, Item.id).where(col(Item.guid_key).in_(keys)))).all())
+            ids = [found[key] for key in keys]
             clusters = []
             for item_id, record in zip(ids, records, strict=True):
                 cluster = index.match(record) or item_id
