@@ -181,18 +181,23 @@ async def search(
         min_id = None
         if query.since and query.groups:
             min_id = await _first_id_since(session, dialect, query.since)
-        for floor in await _id_floors(session, dialect, query, min_id):
-            sql = _Sql(dialect, query, source_ids, floor)
+        floors = await _id_floors(session, dialect, query, min_id)
+        candidates: list[_Candidate] = []
+        while floors:  # narrowest id range first; stop at the first with enough matches
+            sql = _Sql(dialect, query, source_ids, floors[0])
             rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
             candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
                                      float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
             if len(candidates) >= CANDIDATES:
                 break
+            floors.pop(0)
         total = len(candidates)
-        if total >= CANDIDATES:
-            sql = _Sql(dialect, query, source_ids, min_id)
+        for floor in floors if total >= CANDIDATES else ():  # count from that range on
+            sql = _Sql(dialect, query, source_ids, floor)
             params = {**sql.params, "cap": COUNT_CAP + 1}
             total = (await session.exec(sql.count(), params=params)).scalar_one()
+            if total > COUNT_CAP:
+                break
         ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
         hits = await load_hits(session, ranked[start : start + per_page])
@@ -279,7 +284,10 @@ class _Sql:
             self.count_source = self.source if self.clauses else "item_search AS s"
             self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
             self.params["match"] = tsquery_expression(query, tags)
-            self.order = "s.item_id DESC"
+            # `+ 0`: never walk the primary key backwards testing every row (the planner's
+            # guess for a rare word, which then reads the whole table); collect the GIN
+            # matches and sort them instead (the id floors keep that set small)
+            self.order = "s.item_id + 0 DESC"
         self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
         self.where = " AND ".join(self.clauses) or "1 = 1"
 
@@ -302,10 +310,11 @@ class _Sql:
         )
 
     def count(self) -> sa.TextClause:
-        """Counts matches up to :cap (counting every match of a common word costs too much)."""
+        """Counts matches up to :cap (counting every match of a common word costs too much);
+        ordered like the candidates so that PostgreSQL plans it the same way."""
         return self._bind(sa.text(
             f"SELECT count(*) FROM (SELECT 1 FROM {self.count_source} WHERE {self.where}"
-            " LIMIT :cap) AS n"
+            f" ORDER BY {self.order} LIMIT :cap) AS n"
         ))
 
     def _bind(self, statement: sa.TextClause) -> sa.TextClause:
