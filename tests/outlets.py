@@ -55,11 +55,12 @@ LAST_MODIFIED = email.utils.format_datetime(
 )
 
 
-def huge_item(number: int) -> bytes:
+def huge_item(number: int, paragraphs: int = 20) -> bytes:
+    """An RSS item with a long description (`paragraphs` sentences)."""
     return (
         f"<item><title>Новость номер {number}: в Казахстане обсуждают энергетику</title>"
         f"<link>http://news.test/huge/{number}</link><guid>huge-{number}</guid>"
-        f"<description>{'Длинный текст новости. ' * 20}</description></item>\n"
+        f"<description>{'Длинный текст новости. ' * paragraphs}</description></item>\n"
     ).encode()
 
 
@@ -146,8 +147,8 @@ class OutletServer:
         number = 0
         try:
             while route.bytes_sent < route.huge:
-                chunk = b"".join(huge_item(number + i) for i in range(50))
-                number += 50
+                chunk = b"".join(huge_item(number + i, 200) for i in range(10))
+                number += 10
                 await response.write(chunk)
                 route.bytes_sent += len(chunk)
             await response.write(b"</channel></rss>")

@@ -97,7 +97,7 @@ async def test_ten_megabyte_feed_fits_the_default_cap(outlets: OutletServer) -> 
         result = await fetcher.fetch(url)
     feed = parse_feed(result.body, content_type=result.content_type, url=url)
     assert len(result.body) > 10 * 1024 * KiB
-    assert len(feed.entries) > 5000
+    assert len(feed.entries) > 1000
     assert feed.entries[0].title == "Новость номер 0: в Казахстане обсуждают энергетику"
 
 
