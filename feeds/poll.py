@@ -95,6 +95,7 @@ def backoff_delay(interval: float, failures: int, cap: timedelta = MAX_BACKOFF) 
 
 def _records(source: Source, items: Sequence[NormalItem], classifier: Classifier,
              fetched_at: datetime) -> list[ItemRecord]:
+    assert source.id is not None
     results = classifier.classify_many([(i.title, i.text, i.lang) for i in items])
     records = []
     for item, result in zip(items, results, strict=True):
@@ -103,7 +104,6 @@ def _records(source: Source, items: Sequence[NormalItem], classifier: Classifier
                        topic_id in result.topics, list(result.why.get(topic_id, [])))
             for topic_id in classifier.topic_ids
         ]
-        assert source.id is not None
         records.append(ItemRecord(
             source_id=source.id, guid=item.guid, url=item.url, title=item.title,
             text=item.text, lang=item.lang, published_at=item.published_at,
@@ -200,8 +200,6 @@ class Poller:
         except (FetchError, FeedError) as error:
             return await self._failed(source, started, error.message,
                                       getattr(error, "retry_after", None))
-        except asyncio.CancelledError:
-            raise
         except Exception as error:  # a bug or a store outage must not stop the other outlets
             log.exception("polling %s failed", source.url)
             return await self._failed(source, started, f"internal error: {error}", None)

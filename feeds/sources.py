@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from feeds.fetch import Fetcher, FetchError, check_public_url
+from feeds.fetch import Fetcher, FetchError
 from feeds.normalize import clean_text, detect_lang
 from feeds.parse import FeedError, parse_feed
 from storage.db import Database
@@ -76,13 +76,14 @@ async def add_source(db: Database, fetcher: Fetcher, url: str, *, name: str | No
     fetches whatever is in the store). Raises `SourceError` with a readable reason.
     """
     url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError("a feed address must start with http:// or https://")
     if lang is not None and lang not in LANGS:
         raise SourceError(f"language must be one of {', '.join(LANGS)}")
     if await find_source_by_url(db, url):
         raise SourceError("this feed is already in the list")
-    try:
-        if not allow_private:
-            await check_public_url(url)
+    try:  # with allow_private=False every hop, redirects included, must be public
         result = await fetcher.fetch(url, allow_private=allow_private)
         feed = parse_feed(result.body, content_type=result.content_type, url=result.url)
     except (FetchError, FeedError) as error:

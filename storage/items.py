@@ -186,9 +186,8 @@ class _NearIndex:
                 continue
             if abs(other.published_at - record.published_at) > CLUSTER_WINDOW:
                 continue
-            common = len(forms & other.forms)
-            overlap = common / min(len(forms), len(other.forms))
-            if common >= MIN_SHARED and overlap >= MIN_OVERLAP and (
+            overlap = near_similarity(forms, other.forms)
+            if len(forms & other.forms) >= MIN_SHARED and overlap >= MIN_OVERLAP and (
                     best is None or (overlap, -item_id) > best[:2]):
                 best = (overlap, -item_id, other.cluster_id)
         return best[2] if best else None

@@ -74,6 +74,8 @@ async def test_admin_gets_a_reason_when_a_url_is_not_a_feed(
         assert caught.value.message.endswith(f"links a feed at {outlets.url('/ru/rss.xml')}")
         with pytest.raises(SourceError, match="private or local address"):
             await add_source(sqlite_db, fetcher, outlets.serve("/a.xml", "atom_en.xml"))
+        with pytest.raises(SourceError, match="must start with http:// or https://"):
+            await add_source(sqlite_db, fetcher, "javascript:alert(1)", allow_private=True)
         with pytest.raises(SourceError, match="HTTP 404"):
             await add_source(sqlite_db, fetcher, outlets.url("/missing"), allow_private=True)
     assert await list_sources(sqlite_db) == []
