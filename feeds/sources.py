@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from feeds.fetch import Fetcher, FetchError
+from feeds.fetch import Fetcher, FetchError, check_public_url
 from feeds.normalize import clean_text, detect_lang
 from feeds.parse import FeedError, parse_feed
 from storage.db import Database
@@ -83,7 +83,9 @@ async def add_source(db: Database, fetcher: Fetcher, url: str, *, name: str | No
         raise SourceError(f"language must be one of {', '.join(LANGS)}")
     if await find_source_by_url(db, url):
         raise SourceError("this feed is already in the list")
-    try:  # with allow_private=False every hop, redirects included, must be public
+    try:
+        if not allow_private:  # refused before any request; fetch then checks each redirect
+            await check_public_url(url)
         result = await fetcher.fetch(url, allow_private=allow_private)
         feed = parse_feed(result.body, content_type=result.content_type, url=result.url)
     except (FetchError, FeedError) as error:
