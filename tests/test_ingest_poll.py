@@ -217,3 +217,17 @@ async def test_items_per_source_are_counted(db: Database, outlets: OutletServer)
         await Poller(db, fetcher, classifier).poll_all()
     counts = await rows(db, select(Item.lang, func.count()).group_by(Item.lang).order_by(Item.lang))
     assert [tuple(r) for r in counts] == [("kk", 3), ("ru", 4)]
+
+
+async def test_wrong_charset_header_still_gives_cyrillic(
+        sqlite_db: Database, outlets: OutletServer) -> None:
+    await add(sqlite_db, outlets.serve("/1251.xml", "cp1251_ru.xml",
+                                       content_type="application/rss+xml; charset=utf-8"))
+    await add(sqlite_db, outlets.serve("/koi8.xml", "wrong_charset_koi8.xml",
+                                       content_type="text/xml; charset=windows-1251"))
+    async with Fetcher() as fetcher:
+        summary = await Poller(sqlite_db, fetcher, classifier).poll_all()
+    assert (summary.ok, summary.new, summary.duplicate) == (2, 2, 2)  # same story, same URL
+    titles = sorted(await rows(sqlite_db, select(Item.title)))
+    assert titles == ["Акимат Алматы представил программу по улучшению качества воздуха",
+                      "Ерлан Карин рассказал о подготовке к саммиту ШОС"]
