@@ -98,6 +98,10 @@ class ItemTopic(SQLModel, table=True):
     """A topic score of an item with the evidence behind it (every topic, on or off)."""
 
     __tablename__ = "item_topic"
+    __table_args__ = (  # the on-topic items of a topic (search's topic: filter)
+        sa.Index("ix_item_topic_on", "topic_id", "item_id",
+                 sqlite_where=sa.text("on_topic"), postgresql_where=sa.text("on_topic")),
+    )
 
     item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
     topic_id: str = Field(primary_key=True, index=True)

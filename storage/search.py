@@ -261,7 +261,11 @@ class _Sql:
         self.query = query
         indexed = bool(query.groups)  # language and source are index tags then
         self.source_ids = None if indexed else source_ids
-        self.clauses, self.params = _filters(query, self.source_ids, with_tags=not indexed)
+        # SQLite: `+rowid` keeps FTS5 from looking each topic id up in the index
+        id_column = "i.id" if not indexed else (
+            "+item_fts.rowid" if dialect == "sqlite" else "s.item_id")
+        self.clauses, self.params = _filters(query, self.source_ids, with_tags=not indexed,
+                                             id_column=id_column)
         tags = _tags(query, source_ids)
         if min_id is not None:
             self.clauses.append(
@@ -274,14 +278,14 @@ class _Sql:
         elif dialect == "sqlite":
             self.rel = "-bm25(item_fts, 4.0, 1.0, 0.0)"
             self.source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
-            self.count_source = self.source if self.clauses else "item_fts"
+            self.count_source = self.source if self._needs_item() else "item_fts"
             self.clauses.insert(0, "item_fts MATCH :match")
             self.params["match"] = fts5_expression(query, tags)
             self.order = "item_fts.rowid DESC"
         else:
             self.rel = "ts_rank(s.tsv, to_tsquery('simple', :match))"
             self.source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
-            self.count_source = self.source if self.clauses else "item_search AS s"
+            self.count_source = self.source if self._needs_item() else "item_search AS s"
             self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
             self.params["match"] = tsquery_expression(query, tags)
             # `+ 0`: never walk the primary key backwards testing every row (the planner's
@@ -290,6 +294,10 @@ class _Sql:
             self.order = "s.item_id + 0 DESC"
         self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
         self.where = " AND ".join(self.clauses) or "1 = 1"
+
+    def _needs_item(self) -> bool:
+        """Whether a filter reads the item row (counting needs no join otherwise)."""
+        return any(clause.startswith("i.") for clause in self.clauses)
 
     def candidates(self) -> sa.TextClause:
         """The newest CANDIDATES matches with what ranking needs; relevance and topic scores
@@ -334,7 +342,7 @@ def _tags(query: Query, source_ids: list[int] | None) -> list[list[str]]:
 
 
 def _filters(
-    query: Query, source_ids: list[int] | None, *, with_tags: bool
+    query: Query, source_ids: list[int] | None, *, with_tags: bool, id_column: str
 ) -> tuple[list[str], dict[str, object]]:
     """Fixed SQL fragments over `item AS i` for the query's filters, and their parameters
     (`with_tags`: language and source too, when the index does not check them)."""
@@ -349,10 +357,10 @@ def _filters(
     if source_ids is not None:
         clauses.append("i.source_id IN :source_ids")
         params["source_ids"] = source_ids
-    if query.topic:
+    if query.topic:  # the topic's on-topic ids are collected once, then probed per match
         clauses.append(
-            "EXISTS (SELECT 1 FROM item_topic t WHERE t.item_id = i.id"
-            " AND t.topic_id = :topic AND t.on_topic)"
+            f"{id_column} IN (SELECT item_id FROM item_topic WHERE topic_id = :topic"
+            " AND on_topic)"
         )
         params["topic"] = query.topic
     return clauses, params
