@@ -177,31 +177,39 @@ async def search(
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
             return SearchPage(0, [], "unknown_source")
-        dialect = session.bind.dialect.name
-        min_id = None
-        if query.since and query.groups:
-            min_id = await _first_id_since(session, dialect, query.since)
-        floors = await _id_floors(session, dialect, query, min_id)
-        candidates: list[_Candidate] = []
-        while floors:  # narrowest id range first; stop at the first with enough matches
-            sql = _Sql(dialect, query, source_ids, floors[0])
-            rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
-            candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
-                                     float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
-            if len(candidates) >= CANDIDATES:
-                break
-            floors.pop(0)
-        total = len(candidates)
-        for floor in floors if total >= CANDIDATES else ():  # count from that range on
-            sql = _Sql(dialect, query, source_ids, floor)
-            params = {**sql.params, "cap": COUNT_CAP + 1}
-            total = (await session.exec(sql.count(), params=params)).scalar_one()
-            if total > COUNT_CAP:
-                break
+        candidates, total = await _match(session, query, source_ids)
         ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
         hits = await load_hits(session, ranked[start : start + per_page])
     return SearchPage(min(total, COUNT_CAP), hits, query.hint, more=total > COUNT_CAP)
+
+
+async def _match(
+    session: AsyncSession, query: Query, source_ids: list[int] | None
+) -> tuple[list[_Candidate], int]:
+    """The newest CANDIDATES matches and how many there are (up to COUNT_CAP + 1)."""
+    dialect = session.bind.dialect.name
+    min_id = None
+    if query.since and query.groups:
+        min_id = await _first_id_since(session, dialect, query.since)
+    floors = await _id_floors(session, dialect, query, min_id)
+    candidates: list[_Candidate] = []
+    while floors:  # narrowest id range first; stop at the first with enough matches
+        sql = _Sql(dialect, query, source_ids, floors[0])
+        rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
+        candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
+                                 float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
+        if len(candidates) >= CANDIDATES:
+            break
+        floors.pop(0)
+    total = len(candidates)
+    for floor in floors if total >= CANDIDATES else ():  # count from that range on
+        sql = _Sql(dialect, query, source_ids, floor)
+        params = {**sql.params, "cap": COUNT_CAP + 1}
+        total = (await session.exec(sql.count(), params=params)).scalar_one()
+        if total > COUNT_CAP:
+            break
+    return candidates, total
 
 
 async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
