@@ -125,10 +125,7 @@ def warm_up(pool: Executor, workers: int) -> None:
         job.result()
 
 
-async def bench(args: argparse.Namespace, port: int, pool: Executor | None) -> None:
-    url = args.database_url
-    if url is None:
-        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='newsbot-bench-')}/bench.db"
+async def bench(args: argparse.Namespace, url: str, port: int, pool: Executor | None) -> None:
     db = Database(url)
     await db.upgrade()
     async with db.session() as session:
@@ -173,7 +170,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outlets", type=int, default=200)
     parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--database-url",
+                        help="an empty database (create it first for PostgreSQL, e.g. "
+                             "postgresql+asyncpg://postgres@127.0.0.1:5432/newsbot_bench); "
+                             "default: SQLite in a temporary folder")
     parser.add_argument("--workers", type=int, default=2,
                         help="parse in this many processes (0: in threads, as the bot does)")
     parser.add_argument("--no-ner", action="store_true",
@@ -191,8 +191,12 @@ def main() -> None:
                 pool = stack.enter_context(ProcessPoolExecutor(
                     args.workers, mp_context=multiprocessing.get_context("spawn")))
                 warm_up(pool, args.workers)
+            url = args.database_url
+            if url is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="newsbot-"))
+                url = f"sqlite+aiosqlite:///{folder}/bench.db"
             port = receive.recv()
-            asyncio.run(bench(args, port, pool))
+            asyncio.run(bench(args, url, port, pool))
     finally:
         server.terminate()
         server.join()
