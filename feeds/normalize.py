@@ -110,7 +110,7 @@ def _key_form(word: str) -> tuple[str, float] | None:
 def near_key(title: str, text: str) -> str:
     """The rarest word forms of the title and lead, sorted: two outlets' wordings of one
     story share most of them (compare with `near_similarity`)."""
-    words = tokenize(title) + tokenize(text)[:LEAD_WORDS]
+    words = tokenize(title) + tokenize(text[:LEAD_WORDS * 20])[:LEAD_WORDS]
     forms: dict[str, float] = {}
     for word in words:
         found = _key_form(word)
