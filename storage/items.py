@@ -29,7 +29,7 @@ from storage.search import index_items
 
 CLUSTER_WINDOW = timedelta(days=3)
 MIN_SHARED = 4  # near-key forms two items must share to be one story ...
-MIN_OVERLAP = 0.6  # ... and the share of the smaller key they must cover
+MIN_OVERLAP = 0.5  # ... and the share of the smaller key they must cover
 SWEEP_EVERY = timedelta(minutes=10)  # how often items past the window leave the index
 MAX_POSTING = 64  # forms in more recent items than this do not propose candidates
 _MAX_KEY = 400  # longer guids are hashed into the key

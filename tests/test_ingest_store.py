@@ -105,3 +105,28 @@ async def test_clusters_join_other_outlets_within_three_days(db: Database) -> No
     assert clusters[same_story.new_ids[0]] == origin
     for alone in (same_outlet, too_late, other):
         assert clusters[alone.new_ids[0]] == alone.new_ids[0]
+
+
+async def test_two_outlets_wording_one_story_differently_share_a_cluster(db: Database) -> None:
+    from feeds.normalize import near_key
+
+    a, b, c = [await outlet(db, name) for name in "abc"]
+    tengri = near_key(
+        "В Жамбылской области запустили ветровую электростанцию мощностью 100 МВт",
+        "Новая ВЭС под Жанатасом будет вырабатывать около 350 млн кВт·ч в год. Проект построен "
+        "с участием китайской PowerChina, сообщили в Министерстве энергетики РК. Доля "
+        "возобновляемых источников энергии в выработке электроэнергии Казахстана превысила 6%.")
+    kursiv = near_key(
+        "Под Жанатасом заработала ветровая электростанция на 100 МВт",
+        "Ветровая электростанция мощностью 100 МВт в Жамбылской области введена в эксплуатацию. "
+        "Её построила PowerChina; выработка составит около 350 млн кВт·ч в год.")
+    other_plant = near_key(
+        "В Жамбылской области начали строить солнечную электростанцию",
+        "Станция мощностью 50 МВт появится под Таразом; инвестор из ОАЭ вложит 40 млн долларов.")
+    first = await store_items(db, [record(a, 1, near_key=tengri)])
+    second = await store_items(db, [record(b, 2, near_key=kursiv)])
+    third = await store_items(db, [record(c, 3, near_key=other_plant)])
+    async with db.session() as session:
+        clusters = dict((await session.exec(select(Item.id, Item.cluster_id))).all())
+    assert clusters[second.new_ids[0]] == first.new_ids[0]
+    assert clusters[third.new_ids[0]] == third.new_ids[0]
