@@ -26,7 +26,8 @@ from storage.text import fold
 
 CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
 COUNT_CAP = 1000  # matches are counted up to here; more shows as "1000+"
-ID_WINDOWS = (20_000, 160_000)  # PostgreSQL: id ranges tried before the whole index
+FIRST_ID_RANGE = 20_000  # PostgreSQL: the newest ids searched first (see _match)
+MAX_WIDENING = 16.0
 SINCE_BOUND_LIMIT = 50_000  # since: bounds the index scan when fewer items are that recent
 MAX_INDEXED_CHARS = 20_000
 RECENCY_WEIGHT = 0.35
@@ -177,61 +178,82 @@ async def search(
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
             return SearchPage(0, [], "unknown_source")
-        candidates, total = await _match(session, query, source_ids)
+        candidates, total, partial = await _match(session, query, source_ids)
         ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
         hits = await load_hits(session, ranked[start : start + per_page])
-    return SearchPage(min(total, COUNT_CAP), hits, query.hint, more=total > COUNT_CAP)
+    more = total > COUNT_CAP or (partial and total >= CANDIDATES)
+    return SearchPage(min(total, COUNT_CAP), hits, query.hint, more=more)
 
 
 async def _match(
     session: AsyncSession, query: Query, source_ids: list[int] | None
-) -> tuple[list[_Candidate], int]:
-    """The newest CANDIDATES matches and how many there are (up to COUNT_CAP + 1)."""
+) -> tuple[list[_Candidate], int, bool]:
+    """The newest CANDIDATES matches, how many there are (up to COUNT_CAP + 1), and whether
+    that count covers only the newest part of the store (then it is a lower bound).
+
+    PostgreSQL must fetch every match of a GIN search to order them by id, which is slow for
+    a common word; the newest matches lie in the newest ids, so an id range is tried first
+    and widened by how many matches it held until it holds enough or covers everything: the
+    result is exact. SQLite's FTS5 walks matches newest first by itself."""
     dialect = session.bind.dialect.name
     min_id = None
     if query.since and query.groups:
         min_id = await _first_id_since(session, dialect, query.since)
-    floors = await _id_floors(session, dialect, query, min_id)
-    candidates: list[_Candidate] = []
-    while floors:  # narrowest id range first; stop at the first with enough matches
-        sql = _Sql(dialect, query, source_ids, floors[0])
+    ranges = _IdRanges(min_id, None)
+    if dialect != "sqlite":  # one backend process per query: no parallel workers to start
+        await session.exec(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    if dialect != "sqlite" and query.groups:
+        newest = (await session.exec(sa.select(sa.func.max(Item.id)))).scalar_one() or 0
+        ranges = _IdRanges(min_id, newest)
+    while True:
+        sql = _Sql(dialect, query, source_ids, ranges.floor)
         rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
         candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
                                  float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
-        if len(candidates) >= CANDIDATES:
+        if len(candidates) >= CANDIDATES or ranges.complete:
             break
-        floors.pop(0)
+        ranges.widen(len(candidates), CANDIDATES)
     total = len(candidates)
-    for floor in floors if total >= CANDIDATES else ():  # count from that range on
-        sql = _Sql(dialect, query, source_ids, floor)
+    if total >= CANDIDATES:  # counted in the same range: beyond it, the count is "N+"
+        sql = _Sql(dialect, query, source_ids, ranges.floor)
         params = {**sql.params, "cap": COUNT_CAP + 1}
         total = (await session.exec(sql.count(), params=params)).scalar_one()
-        if total > COUNT_CAP:
-            break
-    return candidates, total
+    return candidates, total, not ranges.complete
+
+
+class _IdRanges:
+    """Lower id bounds for PostgreSQL searches, newest items first (see `_match`)."""
+
+    def __init__(self, min_id: int | None, newest: int | None) -> None:
+        self.min_id = min_id
+        self.newest = newest
+        self.size = FIRST_ID_RANGE
+
+    @property
+    def complete(self) -> bool:
+        """Whether the range covers everything the filters allow."""
+        return self.floor == self.min_id
+
+    @property
+    def floor(self) -> int | None:
+        if self.newest is None:
+            return self.min_id
+        floor = self.newest - self.size
+        if floor <= 0 or (self.min_id is not None and floor <= self.min_id):
+            return self.min_id
+        return floor
+
+    def widen(self, found: int, wanted: int) -> None:
+        """Grow the range to hold about `wanted` matches at the density seen so far."""
+        factor = MAX_WIDENING if found == 0 else 1.3 * wanted / found
+        self.size = int(self.size * min(max(factor, 2.0), MAX_WIDENING))
 
 
 async def _source_ids(session: AsyncSession, needle: str) -> list[int]:
     """Sources whose name or URL contains `needle` (compared folded, so Курсив = курсив)."""
     rows = (await session.exec(sa.select(Source.id, Source.name, Source.url))).all()
     return [row.id for row in rows if needle in fold(row.name) or needle in fold(row.url)]
-
-
-async def _id_floors(
-    session: AsyncSession, dialect: str, query: Query, min_id: int | None
-) -> list[int | None]:
-    """Lower id bounds to try in turn, newest items first, until enough matches are found.
-
-    PostgreSQL must fetch every match of a GIN search to order them by id, which is slow for
-    a common word; the newest matches lie in the newest ids, so a narrow id range is tried
-    first. The last bound is `min_id` (everything the filters allow): the result is exact.
-    SQLite's FTS5 walks matches newest first by itself and needs no such help."""
-    if dialect == "sqlite" or not query.groups:
-        return [min_id]
-    newest = (await session.exec(sa.select(sa.func.max(Item.id)))).scalar_one() or 0
-    floors = [newest - size for size in ID_WINDOWS]
-    return [f for f in floors if min_id is None or f > min_id] + [min_id]
 
 
 async def _first_id_since(session: AsyncSession, dialect: str, since: datetime) -> int | None:
