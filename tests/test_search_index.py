@@ -158,6 +158,21 @@ async def test_large_results_are_counted_up_to_a_cap(db: Database, monkeypatch) 
     assert (page.total, page.more, page.total_text) == (4, False, "4")
 
 
+async def test_newest_matches_first_through_widening_id_ranges(db: Database, monkeypatch) -> None:
+    import storage.search
+
+    monkeypatch.setattr(storage.search, "FIRST_ID_RANGE", 2)  # PostgreSQL's id ranges
+    monkeypatch.setattr(storage.search, "CANDIDATES", 3)
+    monkeypatch.setattr(storage.search, "COUNT_CAP", 5)
+    await add_items(db, *({"title": f"Нефть №{n}" if n % 2 else f"Газ №{n}",
+                           "days_ago": 20 - n} for n in range(20)))
+    page = await search(db, "нефть", now=NOW, per_page=3)
+    assert [hit.title for hit in page.hits] == ["Нефть №19", "Нефть №17", "Нефть №15"]
+    assert page.more and page.total_text.endswith("+")  # counted as far as it looked
+    page = await search(db, "нефть №1", now=NOW, per_page=3)
+    assert ([hit.title for hit in page.hits], page.more) == (["Нефть №1"], False)
+
+
 async def test_deleted_items_leave_the_index_and_reindex_rebuilds(db: Database) -> None:
     ids = await add_items(db, {"title": "Водород"}, {"title": "Водородная долина"})
     async with db.session() as session:
