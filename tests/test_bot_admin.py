@@ -75,9 +75,12 @@ async def test_threshold_discarded_and_bad_input_explained(sqlite_db, service) -
         assert service.classifier.threshold("green") == before
 
         (reply,) = await h.send("/topic_threshold green 7", chat_id=ADMIN, lang="en")
-        assert reply.plain.startswith("That did not work: The threshold must be")
+        assert reply.plain.startswith("That did not work: the threshold must be")
         (reply,) = await h.send("/topic nosuch", chat_id=ADMIN, lang="en")
-        assert "Unknown topic" in reply.plain
+        assert reply.plain == "That did not work: unknown topic “nosuch”. Topics: green, sco."
+        # in the admin's own language, with what they typed escaped
+        (reply,) = await h.send("/topic_remove_term green <b>нет</b>", chat_id=ADMIN, lang="ru")
+        assert reply.plain == "Не получилось: «<b>нет</b>» — не термин этой темы."
         (reply,) = await h.send("/topic_threshold green", chat_id=ADMIN, lang="en")
         assert reply.plain == "Like this: /topic_threshold green 0.45"
 

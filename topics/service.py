@@ -125,7 +125,8 @@ class ChangeRecord:
 
 def _days(days: int) -> int:
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise TuningError(f"Days must be a whole number from 1 to {MAX_DAYS}.", "days")
+        raise TuningError(f"Days must be a whole number from 1 to {MAX_DAYS}.", "days",
+                          max_days=MAX_DAYS)
     return days
 
 
@@ -238,7 +239,8 @@ class TopicService:
                 raise TuningError("The term must contain at least one word.", "empty_term")
             if len(term) > MAX_TERM_CHARS:
                 raise TuningError(
-                    f"The term is too long (at most {MAX_TERM_CHARS} characters).", "long_term"
+                    f"The term is too long (at most {MAX_TERM_CHARS} characters).", "long_term",
+                    max=MAX_TERM_CHARS,
                 )
             if change.action == "remove_term":
                 if not self._has_term(topic_id, term):
@@ -255,7 +257,7 @@ class TopicService:
             ):
                 raise TuningError(
                     f"The weight must be a non-zero number from -{MAX_WEIGHT:g} to "
-                    f"{MAX_WEIGHT:g} (negative excludes).", "bad_weight",
+                    f"{MAX_WEIGHT:g} (negative excludes).", "bad_weight", max=f"{MAX_WEIGHT:g}",
                 )
             return Change("add_term", term=term, weight=round(float(weight), 3))
         if change.action == "set_threshold":
@@ -379,7 +381,8 @@ class TopicService:
         if topic_id in self.classifier.models or any(
             t.id == topic_id for t in await store.all_topics(self.db)
         ):
-            raise TuningError(f"Topic “{topic_id}” exists already.", "topic_exists")
+            raise TuningError(f"Topic “{topic_id}” exists already.", "topic_exists",
+                              topic=topic_id)
         clean = {k: " ".join(v.split()) for k, v in names.items() if k in LANGS and v.strip()}
         if not clean:
             raise TuningError("Give the topic a name (ru, kk or en).", "no_name")

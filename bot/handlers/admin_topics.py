@@ -52,6 +52,16 @@ class PendingChanges(dict[str, PendingChange]):
         return token
 
 
+def refusal(error: TuningError, lang: str) -> str:
+    """A refused change explained in the admin's language."""
+    details = {key: esc(value) for key, value in error.details.items()}
+    try:
+        reason = t(f"tuning.{error.code}", lang, **details)
+    except KeyError:  # a code without a text: the service's own (English) message
+        reason = esc(error.message)
+    return t("admin.refused", lang, reason=reason)
+
+
 @router.message(Command("topic"))
 async def show_topic(message: Message, command: CommandObject, topic_service: Any,
                      lang: str) -> None:
@@ -64,7 +74,7 @@ async def show_topic(message: Message, command: CommandObject, topic_service: An
     try:
         info = await topic_service.describe(topic_id)
     except TuningError as error:
-        await message.answer(t("admin.refused", lang, reason=esc(error)))
+        await message.answer(refusal(error, lang))
         return
     await message.answer(describe_text(info, lang))
 
@@ -161,7 +171,7 @@ async def new_topic(message: Message, command: CommandObject, topic_service: Any
         await topic_service.add_topic(topic_id, {"ru": name, "kk": name, "en": name},
                                       description.strip(), _actor(message))
     except TuningError as error:
-        await message.answer(t("admin.refused", lang, reason=esc(error)))
+        await message.answer(refusal(error, lang))
         return
     await message.answer(t("admin.topic_added", lang, topic=esc(topic_id), name=esc(name)))
 
@@ -194,7 +204,7 @@ async def review(query: CallbackQuery, callback_data: ReviewCb, lang: str,
         except TuningError as error:
             await query.answer()
             if isinstance(message, Message):
-                await message.edit_text(t("admin.refused", lang, reason=esc(error)))
+                await message.edit_text(refusal(error, lang))
             return
     key = "admin.kept" if callback_data.keep else "admin.discarded"
     await query.answer(t(key, lang))
@@ -209,7 +219,7 @@ async def _preview(message: Message, topic_service: Any, pending: PendingChanges
     try:
         preview = await topic_service.preview(topic_id, PREVIEW_DAYS, change)
     except TuningError as error:
-        await message.answer(t("admin.refused", lang, reason=esc(error)))
+        await message.answer(refusal(error, lang))
         return
     actor = _actor(message)
     token = pending.add(PendingChange(actor or 0, topic_id, lambda: apply(actor)))
