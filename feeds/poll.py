@@ -108,7 +108,8 @@ def _records(source: Source, items: Sequence[NormalItem], classifier: Classifier
             source_id=source.id, guid=item.guid, url=item.url, title=item.title,
             text=item.text, lang=item.lang, published_at=item.published_at,
             content_hash=item.content_hash, near_key=item.near_key, scores=scores,
-            orgs=dict(result.orgs), fetched_at=fetched_at,
+            orgs=dict(result.orgs), org_names=dict(result.org_names),
+            fetched_at=fetched_at,
         ))
     return records
 

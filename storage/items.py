@@ -68,6 +68,7 @@ class ItemRecord:
     near_key: str
     scores: list[TopicScore] = field(default_factory=list)
     orgs: dict[str, int] = field(default_factory=dict)  # org key -> mentions
+    org_names: dict[str, str] = field(default_factory=dict)  # org key -> name as written
     fetched_at: datetime | None = None
 
     @property
@@ -245,7 +246,8 @@ async def _org_map(db: Database, records: Sequence[ItemRecord]) -> dict[str, int
     if not keys:
         return {}
     async with db.session() as session:
-        ids = await org_ids(session, keys)
+        names = {k: v for record in records for k, v in record.org_names.items()}
+        ids = await org_ids(session, keys, names)
         await session.commit()
     return ids
 

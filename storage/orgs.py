@@ -125,27 +125,29 @@ async def sync_gazetteer(session: AsyncSession, entries: Iterable[GazetteerEntry
     return added
 
 
-async def org_ids(session: AsyncSession, keys: Iterable[str]) -> dict[str, int]:
-    """Canonical ids for organisation keys; unknown keys become new organisations (named by
-    their key until an admin renames them); merged ones give their target's id."""
+async def org_ids(session: AsyncSession, keys: Iterable[str],
+                  names: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Canonical ids for organisation keys; unknown keys become new organisations, named as
+    the text wrote them (`names`: key -> display name; else the key); merged ones give
+    their target's id."""
     wanted = set(keys)
     if not wanted:
         return {}
     found = await _orgs_by_key(session, wanted)
     for key in sorted(wanted - found.keys()):
-        await _create_org(session, key)
+        await _create_org(session, key, (names or {}).get(key) or key)
     found = await _orgs_by_key(session, wanted)
     return {key: await _canonical_id(session, org) for key, org in found.items()}
 
 
-async def _create_org(session: AsyncSession, key: str) -> None:
-    """A new organisation named by its key, unless a concurrent transaction made it first.
+async def _create_org(session: AsyncSession, key: str, name: str) -> None:
+    """A new organisation, unless a concurrent transaction made it first.
 
     On PostgreSQL a savepoint absorbs that race; SQLite serialises writers, and its driver's
     savepoints would end the caller's transaction, so none is taken there."""
 
     async def create() -> None:
-        org = Organization(key=key, name=key, names={})
+        org = Organization(key=key, name=name, names={})
         session.add(org)
         await session.flush()
         alias = normalise_alias(key)

@@ -44,6 +44,7 @@ class ItemScores:
     item_id: int
     topics: Sequence[tuple[str, float, bool, list[tuple[str, float]]]]
     orgs: Mapping[str, int]
+    org_names: Mapping[str, str]  # org key -> display name, for organisations new to the store
 
 
 async def ensure_topics(db: Database, topics: Iterable[Topic]) -> None:
@@ -186,7 +187,8 @@ async def replace_scores(db: Database, batch: Sequence[ItemScores]) -> None:
     async with db.session() as session, session.begin():
         await session.exec(sa.delete(ItemTopic).where(ItemTopic.item_id.in_(ids)))
         await session.exec(sa.delete(ItemOrg).where(ItemOrg.item_id.in_(ids)))
-        keys = await org_ids(session, {key for entry in batch for key in entry.orgs})
+        names = {k: v for entry in batch for k, v in entry.org_names.items()}
+        keys = await org_ids(session, {key for entry in batch for key in entry.orgs}, names)
         topic_rows = [
             {"item_id": e.item_id, "topic_id": tid, "score": score, "on_topic": on,
              "why": [list(pair) for pair in why]}

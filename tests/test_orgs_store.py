@@ -79,6 +79,16 @@ async def test_org_ids_create_unknown_keys_and_follow_merges(db: Database) -> No
     assert await keys(db, "shos") == ["sco"]
 
 
+async def test_a_new_organisation_is_named_as_the_news_wrote_it(db: Database) -> None:
+    key = "совет-министр-иностранный-дело"
+    async with db.session() as session:
+        ids = await org_ids(session, [key], {key: "Совет министров иностранных дел"})
+        await session.commit()
+    async with db.session() as session:
+        (match,) = await resolve(session, "совет министров иностранных дел")
+    assert (match.org_id, match.label("ru")) == (ids[key], "Совет министров иностранных дел")
+
+
 async def test_merge_moves_mentions_and_aliases(db: Database) -> None:
     await add_items(db, {"title": "Саммит ШОС", "orgs": ["sco", "shos"]},
                     {"title": "Встреча ШОС", "orgs": ["shos"]})

@@ -466,6 +466,7 @@ def _scores(items: Sequence[store.StoredItem], classifier: Classifier) -> list[s
                 for tid in classifier.topic_ids
             ],
             result.orgs,
+            result.org_names,
         )
         for item, result in zip(items, results, strict=True)
     ]
