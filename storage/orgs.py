@@ -150,10 +150,10 @@ async def _create_org(session: AsyncSession, key: str, name: str) -> None:
         org = Organization(key=key, name=name, names={})
         session.add(org)
         await session.flush()
-        alias = normalise_alias(key)
-        if alias and await session.get(OrgAlias, alias) is None:
-            session.add(OrgAlias(alias=alias, org_id=org.id))
-            await session.flush()
+        for alias in dict.fromkeys((normalise_alias(key), normalise_alias(name))):
+            if alias and await session.get(OrgAlias, alias) is None:
+                session.add(OrgAlias(alias=alias, org_id=org.id))
+                await session.flush()
         _forget_synonyms()
 
     if session.bind.dialect.name == "sqlite":

@@ -77,6 +77,10 @@ async def test_org_ids_create_unknown_keys_and_follow_merges(db: Database) -> No
     async with db.session() as session:
         assert await org_ids(session, ["shos"]) == {"shos": ids["sco"]}
     assert await keys(db, "shos") == ["sco"]
+    async with db.session() as session:  # a new organisation is found by the name it came with
+        await org_ids(session, ["green_fund"], {"green_fund": "Фонд «Зелёный мост»"})
+        await session.commit()
+    assert await keys(db, "фонда Зелёный мост") == ["green_fund"]
 
 
 async def test_a_new_organisation_is_named_as_the_news_wrote_it(db: Database) -> None:
