@@ -15,7 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """All settings of the process; the bot token is a SecretStr so it never prints."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # The project's .env, then one in the working directory (which wins), if any.
+    model_config = SettingsConfigDict(env_file=(PROJECT_ROOT / ".env", ".env"),
+                                      env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr | None = None
     admin_ids: Annotated[set[int], NoDecode] = Field(default_factory=set)
