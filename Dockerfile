@@ -8,20 +8,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml README.md ./
-COPY bot/__init__.py bot/__init__.py
-COPY feeds/__init__.py feeds/__init__.py
-COPY topics/__init__.py topics/__init__.py
-COPY storage/__init__.py storage/__init__.py
-RUN pip install .
-
-COPY bot bot
-COPY feeds feeds
-COPY topics topics
-COPY storage storage
-COPY seeds seeds
-RUN pip install --no-deps . \
+# An editable install: the code, seeds, outlet list, texts and migrations are read from /app.
+COPY . .
+RUN pip install -e . \
     && useradd --system --home-dir /app newsbot \
     && mkdir -p /app/data && chown newsbot /app/data
 
