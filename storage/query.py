@@ -258,7 +258,10 @@ def parse_since(value: str, now: datetime) -> datetime | None:
     """`7d`, `2w`, `3m`, `12h` (also in Russian letters) or a date `2026-11-01` / `01.11.2026`."""
     relative = _SINCE_REL_RE.match(value)
     if relative and relative.group(2) in _SINCE_UNITS:
-        return now - timedelta(days=int(relative.group(1)) * _SINCE_UNITS[relative.group(2)])
+        try:
+            return now - timedelta(days=int(relative.group(1)) * _SINCE_UNITS[relative.group(2)])
+        except OverflowError:  # since:3000y: before any date there is; read as a bad value
+            return None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=UTC)
