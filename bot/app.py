@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -152,22 +153,27 @@ async def run(settings: Settings, *, handle_signals: bool = True) -> None:
 
 
 async def _serve_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
-    """Receive updates on WEBHOOK_URL's path (behind the operator's HTTPS proxy)."""
+    """Receive updates on WEBHOOK_URL's path (behind the operator's HTTPS proxy). Only
+    requests carrying the secret given to setWebhook are processed (others get 401), so
+    nobody who merely finds the URL can forge updates."""
     from urllib.parse import urlsplit
 
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
     assert settings.webhook_url is not None
+    secret = (settings.webhook_secret.get_secret_value() if settings.webhook_secret
+              else secrets.token_urlsafe(32))
     app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot).register(
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
         app, path=urlsplit(settings.webhook_url).path or "/")
     setup_application(app, dp, bot=bot)
     runner = web.AppRunner(app)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-        await bot.set_webhook(settings.webhook_url, drop_pending_updates=False)
+        await bot.set_webhook(settings.webhook_url, drop_pending_updates=False,
+                              secret_token=secret)
         log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
         await asyncio.Event().wait()
     finally:

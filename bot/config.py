@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     log_level: str = "INFO"
     webhook_url: str | None = None
+    # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; empty = a new one per start.
+    webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     send_rate_per_second: float = 25.0
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
             return {int(p) for p in parts}
         return value
 
-    @field_validator("bot_token", "webhook_url", mode="before")
+    @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -49,29 +49,71 @@ async def test_run_starts_up_and_answers_by_long_polling(tmp_path) -> None:
     assert stub.calls_of("deleteWebhook")
 
 
-async def test_webhook_mode_receives_updates(tmp_path) -> None:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def _help_update(update_id: int, chat_id: int) -> dict:
+    return {"update_id": update_id, "message": {
+        "message_id": 1, "date": 1764043200, "text": "/help",
+        "chat": {"id": chat_id, "type": "private", "first_name": "B"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "B", "language_code": "en"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+    }}
+
+
+async def _start_webhook(tmp_path: Path, stub: TelegramStub, port: int,
+                         **extra) -> asyncio.Task:
+    settings = _settings(tmp_path, stub, webhook_url=f"http://127.0.0.1:{port}/tg",
+                         webhook_host="127.0.0.1", webhook_port=port, **extra)
+    app = asyncio.create_task(run(settings, handle_signals=False))
+    while not stub.calls_of("setWebhook"):
+        assert not app.done(), app.exception()
+        await asyncio.sleep(0.05)
+    return app
+
+
+async def test_webhook_mode_receives_updates_signed_with_the_secret(tmp_path) -> None:
+    port = _free_port()
     async with TelegramStub() as stub:
-        settings = _settings(tmp_path, stub, webhook_url=f"http://127.0.0.1:{port}/tg",
-                             webhook_host="127.0.0.1", webhook_port=port)
-        app = asyncio.create_task(run(settings, handle_signals=False))
+        app = await _start_webhook(tmp_path, stub, port)
         try:
-            while not stub.calls_of("setWebhook"):
-                assert not app.done(), app.exception()
-                await asyncio.sleep(0.05)
-            update = {"update_id": 5, "message": {
-                "message_id": 1, "date": 1764043200, "text": "/help",
-                "chat": {"id": 32, "type": "private", "first_name": "B"},
-                "from": {"id": 32, "is_bot": False, "first_name": "B", "language_code": "en"},
-                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-            }}
+            (call,) = stub.calls_of("setWebhook")
+            secret = call.params["secret_token"]
             async with aiohttp.ClientSession() as http:
-                async with http.post(f"http://127.0.0.1:{port}/tg", json=update) as response:
+                async with http.post(f"http://127.0.0.1:{port}/tg", json=_help_update(5, 32),
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+                                     ) as response:
                     assert response.status == 200
             (reply,) = await stub.wait_sent(32, within=10)
         finally:
             await _stop(app)
     assert "/digest — send my digest now" in reply.plain
-    assert stub.calls_of("setWebhook")[0].params["url"] == f"http://127.0.0.1:{port}/tg"
+    assert call.params["url"] == f"http://127.0.0.1:{port}/tg"
+    assert len(secret) >= 32  # generated per start when WEBHOOK_SECRET is empty
+
+
+async def test_webhook_refuses_updates_without_the_configured_secret(tmp_path) -> None:
+    port = _free_port()
+    async with TelegramStub() as stub:
+        app = await _start_webhook(tmp_path, stub, port, webhook_secret=SecretStr("s3cret_x"))
+        try:
+            url = f"http://127.0.0.1:{port}/tg"
+            async with aiohttp.ClientSession() as http:
+                async with http.post(url, json=_help_update(6, 33)) as response:
+                    assert response.status == 401
+                async with http.post(url, json=_help_update(7, 34),
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                                     ) as response:
+                    assert response.status == 401
+                async with http.post(url, json=_help_update(8, 35),
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_x"}
+                                     ) as response:
+                    assert response.status == 200
+            await stub.wait_sent(35, within=10)
+        finally:
+            await _stop(app)
+    assert stub.calls_of("setWebhook")[0].params["secret_token"] == "s3cret_x"
+    assert not stub.sent_to(33) and not stub.sent_to(34)
