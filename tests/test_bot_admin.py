@@ -145,6 +145,9 @@ async def test_rescore(sqlite_db, service) -> None:
             "Re-scoring the last 3 days…", "Done: items re-scored: 1 (last 3 days)."]
         (reply,) = await h.send("/rescore soon", chat_id=ADMIN, lang="en")
         assert reply.plain == "Like this: /rescore 7 (days)"
+        for days in ("0", "400"):
+            (reply,) = await h.send(f"/rescore {days}", chat_id=ADMIN, lang="en")
+            assert reply.plain == "That did not work: days must be a whole number from 1 to 366."
 
 
 async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db, caplog) -> None:

@@ -23,6 +23,7 @@ from bot.keyboards import ReviewCb, review_buttons
 from storage.db import Database
 from storage.outbox import last_delivered
 from topics import Preview, TopicInfo, TuningError
+from topics.service import MAX_DAYS
 
 router = Router(name="admin-topics")
 router.message.filter(IsAdmin())
@@ -184,6 +185,9 @@ async def rescore(message: Message, command: CommandObject, topic_service: Any,
         await message.answer(t("admin.rescore_usage", lang))
         return
     days = int(args or PREVIEW_DAYS)
+    if not 1 <= days <= MAX_DAYS:  # refused before "Re-scoring…" is announced
+        await message.answer(refusal(TuningError("bad days", "days", max_days=MAX_DAYS), lang))
+        return
     await message.answer(t("admin.rescoring", lang, days=days))
     count = await topic_service.rescore(days)
     await message.answer(t("admin.rescored", lang, count=count, days=days))
