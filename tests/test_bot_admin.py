@@ -150,6 +150,18 @@ async def test_rescore(sqlite_db, service) -> None:
             assert reply.plain == "That did not work: days must be a whole number from 1 to 366."
 
 
+async def test_odd_digits_get_the_usage_not_an_apology(sqlite_db, service) -> None:
+    """"²" and "①" pass str.isdigit() but int() refuses them; so do 5,000 real digits."""
+    async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
+        for odd in ("²", "①", "9" * 5000):
+            (reply,) = await h.send(f"/rescore {odd}", chat_id=ADMIN, lang="en")
+            assert reply.plain == "Like this: /rescore 7 (days)"
+            (reply,) = await h.send(f"/source_pause {odd}", chat_id=ADMIN, lang="en")
+            assert reply.plain.startswith("Like this: /source_pause")
+            (reply,) = await h.send(f"/teach {odd} green no", chat_id=ADMIN, lang="en")
+            assert reply.plain.startswith("Like this: /teach")
+
+
 async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db, caplog) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=None) as h:
         (reply,) = await h.send("/topic green", chat_id=ADMIN, lang="en")

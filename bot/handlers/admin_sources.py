@@ -12,6 +12,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.filters import IsAdmin
+from bot.handlers.common import whole_number
 from bot.html import esc
 from bot.i18n import t
 from feeds import SourceError, add_source, list_sources, remove_source, set_source_enabled
@@ -109,8 +110,7 @@ async def source_remove(message: Message, command: CommandObject, db: Database,
 
 
 def _source_id(command: CommandObject) -> int | None:
-    args = (command.args or "").strip().lstrip("#")
-    return int(args) if args.isdigit() else None
+    return whole_number((command.args or "").strip().lstrip("#"))
 
 
 def _actor(message: Message) -> int | None:

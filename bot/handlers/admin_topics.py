@@ -17,6 +17,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import IsAdmin
+from bot.handlers.common import whole_number
 from bot.html import esc, link
 from bot.i18n import t
 from bot.keyboards import ReviewCb, review_buttons
@@ -136,7 +137,7 @@ async def teach(message: Message, command: CommandObject, topic_service: Any, la
     if reply is not None and len(words) == 2:
         text = reply.text or reply.caption or ""
         item_id, (topic_id, verdict) = None, words
-    elif reply is None and len(words) == 3 and words[0].isdigit():
+    elif reply is None and len(words) == 3 and whole_number(words[0]) is not None:
         text, topic_id, verdict = None, words[1], words[2]
         item_id = await _digest_item(db, message.chat.id, int(words[0]))
         if item_id is None:
@@ -181,10 +182,10 @@ async def new_topic(message: Message, command: CommandObject, topic_service: Any
 async def rescore(message: Message, command: CommandObject, topic_service: Any,
                   lang: str) -> None:
     args = (command.args or "").strip()
-    if args and not args.isdigit():
+    days = whole_number(args) if args else PREVIEW_DAYS
+    if days is None:
         await message.answer(t("admin.rescore_usage", lang))
         return
-    days = int(args or PREVIEW_DAYS)
     if not 1 <= days <= MAX_DAYS:  # refused before "Re-scoring…" is announced
         await message.answer(refusal(TuningError("bad days", "days", max_days=MAX_DAYS), lang))
         return

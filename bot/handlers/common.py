@@ -36,5 +36,12 @@ async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str,
     return {topic: classifier.names(topic) for topic in classifier.topic_ids}
 
 
+def whole_number(text: str, max_digits: int = 9) -> int | None:
+    """`text` as a non-negative whole number, else None. `isdecimal`, not `isdigit`: "²" and
+    "①" are digits that int() refuses; the length cap keeps ids within the database's range."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and len(text) <= max_digits else None
+
+
 def label(names: dict[str, str], lang: str, fallback: str) -> str:
     return names.get(lang) or names.get("ru") or fallback
