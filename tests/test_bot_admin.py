@@ -66,6 +66,20 @@ async def test_topic_card_and_a_previewed_term_kept(sqlite_db, service) -> None:
         assert "no longer waiting" in h.stub.callback_answers[-1]["text"]
 
 
+async def test_a_trailing_number_is_a_weight_only_when_it_can_be_one(sqlite_db, service) -> None:
+    async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
+        for args, term, weight in (("COP 29", "COP 29", "1.0"),
+                                   ("ЭКСПО 2017", "ЭКСПО 2017", "1.0"),
+                                   ("Астана 2050", "Астана 2050", "1.0"),
+                                   ("водород 2", "водород", "2.0"),
+                                   ("водород 1.5", "водород", "1.5"),
+                                   ("водород -2", "водород", "-2.0")):
+            (preview,) = await h.send(f"/topic_add_term green {args}", chat_id=ADMIN, lang="en")
+            assert f"add term “{term}” with weight {weight}" in preview.plain
+        (reply,) = await h.send("/topic_add_term green водород -20", chat_id=ADMIN, lang="en")
+        assert reply.plain.startswith("That did not work: the weight must be")
+
+
 async def test_threshold_discarded_and_bad_input_explained(sqlite_db, service) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
         before = service.classifier.threshold("green")

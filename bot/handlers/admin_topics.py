@@ -24,7 +24,7 @@ from bot.keyboards import ReviewCb, review_buttons
 from storage.db import Database
 from storage.outbox import last_delivered
 from topics import Preview, TopicInfo, TuningError
-from topics.service import MAX_DAYS
+from topics.service import MAX_DAYS, MAX_WEIGHT
 
 router = Router(name="admin-topics")
 router.message.filter(IsAdmin())
@@ -87,8 +87,9 @@ async def add_term(message: Message, command: CommandObject, topic_service: Any,
     """`/topic_add_term green solar farm 1.5` (weight optional, default 1; < 0 excludes)."""
     words = (command.args or "").split()
     weight = 1.0
-    if len(words) >= 3 and _is_number(words[-1]):
-        weight = float(words.pop())
+    if len(words) >= 3 and (given := _weight(words[-1])) is not None:
+        weight = given
+        words.pop()
     if len(words) < 2:
         await message.answer(t("admin.add_term_usage", lang))
         return
@@ -266,6 +267,21 @@ async def _digest_item(db: Database, chat_id: int, number: int) -> int | None:
 
 def _actor(message: Message) -> int | None:
     return message.from_user.id if message.from_user else None
+
+
+def _weight(word: str) -> float | None:
+    """The last word of /topic_add_term as a weight, or None when it belongs to the term.
+
+    A number with a sign or a decimal point is always a weight (the service checks its range);
+    a bare whole number only within ±MAX_WEIGHT, so "COP 29" or "Астана 2050" stay terms.
+    """
+    try:
+        value = float(word)
+    except ValueError:
+        return None
+    if word[0] in "+-" or "." in word or abs(value) <= MAX_WEIGHT:
+        return value
+    return None
 
 
 def _is_number(text: str) -> bool:
