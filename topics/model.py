@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from topics.matcher import Match, Matcher, leftmost_longest, words
-from topics.orgs import OrgExtractor
+from topics.orgs import OrgExtractor, OrgQuery
 
 TITLE_WEIGHT = 2.0
 LEAD_WEIGHT = 1.5
@@ -152,23 +152,30 @@ class Classifier:
 
     def classify(self, title: str, text: str, lang: str | None = None) -> Classification:
         """Score one item (`lang` helps organisation extraction; matching is language-free)."""
-        tokens, weights = _positions(title, text)
-        matches = self._matcher.find(tokens)
-        scores: dict[str, float] = {}
-        why: dict[str, list[tuple[str, float]]] = {}
-        for model in self.models.values():
-            scores[model.id], why[model.id] = self._score(model, matches, weights)
-        on_topic = sorted(
-            (tid for tid, s in scores.items() if s >= self.models[tid].threshold),
-            key=lambda tid: (-scores[tid], tid),
-        )
-        found = self.orgs.extract(
-            matches, title=title, text=text, lang=lang, deep=bool(on_topic)
-        )
-        return Classification(on_topic, scores, why, found.counts, found.names)
+        return self.classify_many([(title, text, lang)])[0]
 
     def classify_many(
         self, items: Sequence[tuple[str, str, str | None]]
     ) -> list[Classification]:
-        """Score a batch of (title, text, lang) items, in order."""
-        return [self.classify(title, text, lang) for title, text, lang in items]
+        """Score a batch of (title, text, lang) items, in order (NER runs once per batch)."""
+        verdicts = []
+        queries = []
+        for title, text, lang in items:
+            tokens, weights = _positions(title, text)
+            matches = self._matcher.find(tokens)
+            scores: dict[str, float] = {}
+            why: dict[str, list[tuple[str, float]]] = {}
+            for model in self.models.values():
+                scores[model.id], why[model.id] = self._score(model, matches, weights)
+            on_topic = sorted(
+                (tid for tid, s in scores.items() if s >= self.models[tid].threshold),
+                key=lambda tid: (-scores[tid], tid),
+            )
+            verdicts.append((on_topic, scores, why))
+            queries.append(OrgQuery(matches, title, text, lang, deep=bool(on_topic)))
+        return [
+            Classification(on_topic, scores, why, found.counts, found.names)
+            for (on_topic, scores, why), found in zip(
+                verdicts, self.orgs.extract_many(queries), strict=True
+            )
+        ]
