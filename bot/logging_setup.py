@@ -9,18 +9,22 @@ import re
 TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a bot token replaced by `<token>`: for every error
+    text that leaves the process (logs, stderr, the outbox's error column)."""
+    return TOKEN_RE.sub("<token>", text)
+
+
 class RedactTokens(logging.Filter):
     """Replace anything shaped like a bot token in the formatted message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = TOKEN_RE.sub("<token>", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_text is None and record.exc_info[1] is not None:
-            record.exc_text = TOKEN_RE.sub(
-                "<token>", logging.Formatter().formatException(record.exc_info)
-            )
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     from bot.config import get_settings
-    from bot.logging_setup import setup_logging
+    from bot.logging_setup import redact, setup_logging
 
     setup_logging(get_settings().log_level)
     try:
@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # the last line of defence: a message, not a traceback
         logging.getLogger("newsbot").debug("command failed", exc_info=True)
-        print(f"newsbot {args.command}: {type(error).__name__}: {error}", file=sys.stderr)
+        # Printed, so the log filter does not see it: network errors quote /bot<token>/ URLs.
+        print(redact(f"newsbot {args.command}: {type(error).__name__}: {error}"),
+              file=sys.stderr)
         return 1
 
 

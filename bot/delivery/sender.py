@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.delivery.limits import RateLimiter
 from bot.digest.render import split_part
+from bot.logging_setup import redact
 from storage import outbox
 from storage.chats import deactivate
 from storage.db import Database
@@ -172,11 +173,11 @@ class Deliverer:
                 await self._gone(row, error.message, report)
             else:
                 log.error("outbox %s to chat %s refused: %s", row.id, row.chat_id, error.message)
-                await outbox.fail(self.db, row, f"bad request: {error.message}")
+                await self._fail(row, f"bad request: {error.message}")
                 report.failed_rows += 1
         except TelegramAPIError as error:
             log.error("outbox %s to chat %s failed: %s", row.id, row.chat_id, error.message)
-            await outbox.fail(self.db, row, f"{type(error).__name__}: {error.message}")
+            await self._fail(row, f"{type(error).__name__}: {error.message}")
             report.failed_rows += 1
         except _Retry as retry:
             await self._retry_later(row, str(retry), report)
@@ -203,11 +204,11 @@ class Deliverer:
     async def _retry_later(self, row: Outbox, error: str, report: DeliveryReport) -> None:
         """Back to the queue with a growing delay, or failed once out of attempts."""
         if row.attempts >= self.max_attempts:
-            await outbox.fail(self.db, row, f"gave up after {row.attempts} tries: {error}")
+            await self._fail(row, f"gave up after {row.attempts} tries: {error}")
             report.failed_rows += 1
         else:
             delay = outbox.retry_delay(row.attempts, self.backoff * 30)
-            await outbox.release(self.db, row, error, self.clock() + delay)
+            await outbox.release(self.db, row, redact(error), self.clock() + delay)
             report.requeued += 1
 
     async def _send_part(self, row: Outbox, report: DeliveryReport) -> int | None:
@@ -242,8 +243,12 @@ class Deliverer:
     async def _gone(self, row: Outbox, reason: str, report: DeliveryReport) -> None:
         log.info("chat %s is gone (%s): no more sending there", row.chat_id, reason)
         await deactivate(self.db, row.chat_id, reason)
-        await outbox.fail(self.db, row, f"chat inactive: {reason}")
+        await self._fail(row, f"chat inactive: {reason}")
         report.failed_rows += 1
+
+    async def _fail(self, row: Outbox, error: str) -> None:
+        """Mark the row failed, keeping the error for admins without any token in it."""
+        await outbox.fail(self.db, row, redact(error))
 
 
 def _log_crash(task: asyncio.Task[DeliveryReport]) -> None:
