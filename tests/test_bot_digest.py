@@ -162,3 +162,55 @@ def test_due_periods_daily_weekly_and_time_zones() -> None:
     late = Chat(id=5, digest_time="09:00", created_at=wednesday + timedelta(minutes=1))
     later = wednesday + timedelta(minutes=2)
     assert due_chats([late], later, planned=set()) == []  # starts with tomorrow's
+
+
+async def test_an_item_stored_after_the_digest_read_is_in_the_next_one_once(sqlite_db) -> None:
+    """A poll stamps fetched_at at its start and commits at its end: an item stamped before a
+    digest but stored after it reached the digest's window comes in the next digest."""
+    clock = Clock(NOW - timedelta(days=1))
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=7, lang="en")
+        h.stub.sent.clear()
+        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock,
+                    background=False)
+        digest_at = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)  # 09:00:05 in Almaty
+        await add_item(sqlite_db, "Early wind farm", fetched_at=digest_at - timedelta(minutes=20))
+        clock.now = digest_at
+        await jobs.digest()
+        # The poll that started before the digest commits only now.
+        await add_item(sqlite_db, "Late solar park", fetched_at=digest_at - timedelta(seconds=3))
+
+        clock.now = digest_at + timedelta(days=1)
+        await jobs.digest()
+        clock.now = digest_at + timedelta(days=2)
+        await add_item(sqlite_db, "Third day news", fetched_at=clock.now - timedelta(hours=1))
+        await jobs.digest()
+    first, second, third = (s.plain for s in h.stub.sent_to(7))
+    assert "1. Early wind farm" in first and "Late solar park" not in first
+    assert "1. Late solar park" in second and "Early wind farm" not in second
+    assert "1. Third day news" in third
+    assert "Late solar park" not in third and "Early wind farm" not in third
+
+
+async def test_an_alert_sent_story_is_not_repeated_by_alerts_or_the_digest(sqlite_db) -> None:
+    clock = Clock(NOW - timedelta(days=1))
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=7, lang="en")
+        await update_chat(sqlite_db, 7, frequency="instant")
+        h.stub.sent.clear()
+        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock,
+                    background=False)
+        clock.now = NOW + timedelta(minutes=50)  # 08:50 in Almaty
+        await add_item(sqlite_db, "Big green news", score=0.95,
+                       fetched_at=clock.now - timedelta(minutes=5))
+        await jobs.alerts()
+        await jobs.alerts()
+        clock.now = NOW + timedelta(hours=1, seconds=5)  # the digest at 09:00
+        await add_item(sqlite_db, "Small green news", fetched_at=clock.now - timedelta(minutes=1))
+        await jobs.alerts()
+        await jobs.digest()
+    alert, digest = (s.plain for s in h.stub.sent_to(7))
+    assert "Big green news" in alert
+    assert "1. Small green news" in digest and "Big green news" not in digest

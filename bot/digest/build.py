@@ -24,6 +24,10 @@ from storage.digests import DigestEntry, digest_entries, topic_names
 from storage.models import Chat
 
 MAX_LOOKBACK = timedelta(days=7)
+# Items are stamped `fetched_at` when their poll starts but committed when it ends, so one
+# stamped just before a digest can be stored just after it read. Each digest therefore also
+# looks this far behind its window; the chat's sent items keep stories from repeating.
+OVERLAP = timedelta(hours=1)
 PER_TOPIC = 20  # a digest lists at most this many stories per topic
 
 
@@ -111,8 +115,8 @@ async def _draft(
     session: AsyncSession, due: Due, *, now: datetime, names: Mapping[str, Mapping[str, str]]
 ) -> _Draft:
     chat, since = due.chat, due.since
-    entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics, since=since,
-                                   until=now)
+    entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics,
+                                   since=since - OVERLAP, until=now)
     sections = _limit(order_entries(entries, list(names)))
     parts = render_digest(
         sections, header=_header(chat, since, now), names=names, lang=chat.lang, tz=chat.tz,
