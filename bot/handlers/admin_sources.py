@@ -12,7 +12,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.handlers.common import whole_number
+from bot.handlers.common import echo, whole_number
 from bot.html import esc
 from bot.i18n import t
 from feeds import SourceError, add_source, list_sources, remove_source, set_source_enabled
@@ -74,7 +74,7 @@ async def source_add(message: Message, command: CommandObject, db: Database, fet
         source = await add_source(db, fetcher, url, name=name, added_by=_actor(message),
                                   allow_private=settings.allow_private_feed_urls)
     except SourceError as error:
-        await message.answer(t("sources.add_refused", lang, url=esc(url), reason=esc(error)))
+        await message.answer(t("sources.add_refused", lang, url=echo(url), reason=echo(error, 300)))
         return
     await message.answer(t("sources.added", lang, id=source.id, name=esc(source.name),
                            lang_code=esc(source.lang)))

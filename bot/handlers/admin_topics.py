@@ -17,7 +17,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import IsAdmin
-from bot.handlers.common import whole_number
+from bot.handlers.common import echo, whole_number
 from bot.html import esc, link
 from bot.i18n import t
 from bot.keyboards import ReviewCb, review_buttons
@@ -32,6 +32,7 @@ router.callback_query.filter(IsAdmin())
 
 PREVIEW_DAYS = 7
 EXAMPLES_SHOWN = 5
+OFFERED = {"known"}  # refusal details listing what exists (not echoes of the admin's input)
 YES, NO = {"yes", "да", "иә", "+", "1", "true"}, {"no", "нет", "жоқ", "-", "0", "false"}
 
 
@@ -56,7 +57,8 @@ class PendingChanges(dict[str, PendingChange]):
 
 def refusal(error: TuningError, lang: str) -> str:
     """A refused change explained in the admin's language."""
-    details = {key: esc(value) for key, value in error.details.items()}
+    details = {key: esc(value) if key in OFFERED else echo(value)
+               for key, value in error.details.items()}
     try:
         reason = t(f"tuning.{error.code}", lang, **details)
     except KeyError:  # a code without a text: the service's own (English) message

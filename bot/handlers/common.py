@@ -9,10 +9,19 @@ from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import Chat as TgChat
 from aiogram.types import User
 
+from bot.html import esc
 from storage.db import Database
 from storage.digests import topic_names
 
 MANAGERS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
+ECHO_CHARS = 100
+
+
+def echo(text: object, limit: int = ECHO_CHARS) -> str:
+    """What a user typed, quoted back in a reply: cut to `limit` characters ("…" marks the
+    cut) so a long argument cannot push the reply past Telegram's 4096, then escaped."""
+    text = str(text)
+    return esc(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 async def can_manage(bot: Bot, chat: TgChat, user: User | None) -> bool:

@@ -13,7 +13,7 @@ from aiogram.types import Message
 from bot.delivery import Deliverer
 from bot.digest.build import MAX_LOOKBACK, plan_digest, since_text
 from bot.digest.render import local_time
-from bot.handlers.common import can_manage, label, topic_catalog
+from bot.handlers.common import can_manage, echo, label, topic_catalog
 from bot.html import esc, link
 from bot.i18n import t
 from storage.chats import get_chat, subscribe
@@ -56,7 +56,7 @@ async def latest(message: Message, command: CommandObject, db: Database, lang: s
         topics = [tid for tid, names in catalog.items()
                   if wanted == tid or wanted in (n.lower() for n in names.values())]
         if not topics:
-            await message.answer(t("digest.unknown_topic", lang, topic=esc(wanted),
+            await message.answer(t("digest.unknown_topic", lang, topic=echo(wanted),
                                    topics=", ".join(esc(tid) for tid in catalog)))
             return
     now = clock()

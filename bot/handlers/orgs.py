@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.handlers.common import topic_catalog
+from bot.handlers.common import echo, topic_catalog
 from bot.handlers.search import PER_PAGE, chat_tz, edit_page, pager, render_hits
 from bot.html import esc
 from bot.i18n import t
@@ -100,11 +100,11 @@ async def org_command(
     async with db.session() as session:
         matches = await resolve(session, name)
     if not matches:
-        await message.answer(t("org.not_found", lang, name=esc(name[:100])))
+        await message.answer(t("org.not_found", lang, name=echo(name)))
         return
     if len(matches) > 1:
         buttons = [(org, org.label(lang)) for org in matches]
-        await message.answer(t("org.choose", lang, name=esc(name[:100])),
+        await message.answer(t("org.choose", lang, name=echo(name)),
                              reply_markup=org_buttons(buttons))
         return
     tz = await chat_tz(db, message.chat.id, settings)
@@ -152,9 +152,9 @@ async def find_one(db: Database, name: str, lang: str) -> OrgMatch | str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        return t("org.not_found", lang, name=esc(name))
+        return t("org.not_found", lang, name=echo(name))
     names = ", ".join(esc(f"{m.key} ({m.label(lang)})") for m in matches)
-    return t("org.admin.ambiguous", lang, name=esc(name), names=names)
+    return t("org.admin.ambiguous", lang, name=echo(name), names=names)
 
 
 def actor(message: Message) -> int | None:
@@ -162,7 +162,7 @@ def actor(message: Message) -> int | None:
 
 
 def error_text(error: OrgError, lang: str) -> str:
-    details = {key: esc(value) for key, value in error.details.items()}
+    details = {key: echo(value) for key, value in error.details.items()}
     return t(f"org.error.{error.code}", lang, **details)
 
 
@@ -182,7 +182,7 @@ async def org_alias_command(message: Message, command: CommandObject, db: Databa
     except OrgError as error:
         await message.answer(error_text(error, lang))
         return
-    await message.answer(t("org.admin.alias_added", lang, alias=esc(pair[1]),
+    await message.answer(t("org.admin.alias_added", lang, alias=echo(pair[1]),
                            name=esc(org.label(lang))))
 
 
@@ -220,7 +220,7 @@ async def org_add_command(message: Message, command: CommandObject, db: Database
     except OrgError as error:
         await message.answer(error_text(error, lang))
         return
-    await message.answer(t("org.admin.added", lang, key=esc(org.key), name=esc(org.name)))
+    await message.answer(t("org.admin.added", lang, key=echo(org.key), name=echo(org.name)))
 
 
 @router.message(Command("org_alias", "org_merge", "org_add"))

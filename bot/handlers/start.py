@@ -12,7 +12,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot.config import Settings
-from bot.handlers.common import MANAGERS, can_manage
+from bot.handlers.common import MANAGERS, can_manage, echo
 from bot.html import esc
 from bot.i18n import t
 from bot.keyboards import choice_menu, language_labels
@@ -95,17 +95,17 @@ async def _subscribe_channel(message: Message, name: str, bot: Bot, db: Database
         me = await bot.get_chat_member(channel.id, bot.id)
         asker = await bot.get_chat_member(channel.id, user.id)
     except (TelegramBadRequest, TelegramForbiddenError):
-        await message.answer(t("common.channel_not_found", lang, channel=esc(name)))
+        await message.answer(t("common.channel_not_found", lang, channel=echo(name)))
         return
     if me.status not in MANAGERS:
-        await message.answer(t("common.channel_bot_not_admin", lang, channel=esc(name)))
+        await message.answer(t("common.channel_bot_not_admin", lang, channel=echo(name)))
         return
     if asker.status not in MANAGERS:
-        await message.answer(t("common.channel_you_not_admin", lang, channel=esc(name)))
+        await message.answer(t("common.channel_you_not_admin", lang, channel=echo(name)))
         return
     chat, _ = await subscribe(db, channel.id, type=ChatType.CHANNEL,
                               title=channel.title or channel.username, lang=lang, now=now)
-    await message.answer(t("common.channel_subscribed", lang, channel=esc(name),
+    await message.answer(t("common.channel_subscribed", lang, channel=echo(name),
                            time=chat.digest_time, tz=esc(chat.tz)))
 
 
