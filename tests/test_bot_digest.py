@@ -214,3 +214,26 @@ async def test_an_alert_sent_story_is_not_repeated_by_alerts_or_the_digest(sqlit
     alert, digest = (s.plain for s in h.stub.sent_to(7))
     assert "Big green news" in alert
     assert "1. Small green news" in digest and "Big green news" not in digest
+
+
+async def test_stories_past_the_per_topic_cap_are_counted_with_the_search_that_lists_them(
+        sqlite_db) -> None:
+    clock = Clock(NOW - timedelta(days=1))
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=7, lang="en")
+        h.stub.sent.clear()
+        for i in range(23):
+            await add_item(sqlite_db, f"Green story {i}", score=0.9 - i / 100,
+                           fetched_at=NOW - timedelta(hours=1, minutes=i))
+        await add_item(sqlite_db, "SCO story", topic="sco", fetched_at=NOW - timedelta(hours=1))
+        jobs = Jobs(db=sqlite_db, settings=h.settings, deliverer=h.dp["deliverer"], clock=clock,
+                    background=False)
+        clock.now = datetime(2026, 11, 25, 4, 0, 5, tzinfo=UTC)  # 09:00:05 in Almaty
+        await jobs.digest()
+    text = "\n".join(s.plain for s in h.stub.sent_to(7))
+    assert "20. Green story 19 — Kursiv" in text and "Green story 20" not in text
+    lines = text.splitlines()
+    more = lines.index("…and 3 more: /search topic:green since:2d")
+    assert lines[more - 1].startswith("20. Green story 19") and lines[more + 2] == "SCO"
+    assert "21. SCO story" in text and text.count("more: /search") == 1

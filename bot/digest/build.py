@@ -7,6 +7,7 @@ has no row yet. `/digest` plans a `manual` row for the moment it is asked.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,6 +18,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digest.render import order_entries, render_digest
+from bot.html import esc
 from bot.i18n import t
 from storage import outbox
 from storage.db import Database
@@ -117,10 +119,11 @@ async def _draft(
     chat, since = due.chat, due.since
     entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics,
                                    since=since - OVERLAP, until=now)
-    sections = _limit(order_entries(entries, list(names)))
+    ordered = order_entries(entries, list(names))
+    sections = [(topic, items[:PER_TOPIC]) for topic, items in ordered]
     parts = render_digest(
         sections, header=_header(chat, since, now), names=names, lang=chat.lang, tz=chat.tz,
-        now=now,
+        now=now, footers=_more_lines(ordered, chat.lang, since, now),
     ) if sections else []
     return _Draft(due, parts, [entry for _, items in sections for entry in items])
 
@@ -139,8 +142,14 @@ async def _write(session: AsyncSession, draft: _Draft, *, kind: str,
     return row
 
 
-def _limit(sections: list[tuple[str, list[DigestEntry]]]) -> list[tuple[str, list[DigestEntry]]]:
-    return [(topic, items[:PER_TOPIC]) for topic, items in sections]
+def _more_lines(sections: list[tuple[str, list[DigestEntry]]], lang: str, since: datetime,
+                now: datetime) -> dict[str, str]:
+    """Per topic past `PER_TOPIC` stories: how many more, and the search that lists them (they
+    stay unsent, so nothing the window moves past is dropped without a word)."""
+    days = max(1, math.ceil((now - since) / timedelta(days=1)))
+    return {topic: t("digest.more", lang, count=len(items) - PER_TOPIC, topic=esc(topic),
+                     days=days)
+            for topic, items in sections if len(items) > PER_TOPIC}
 
 
 def _header(chat: Chat, since: datetime, now: datetime) -> str:

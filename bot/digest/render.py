@@ -56,8 +56,10 @@ def render_digest(
     tz: str,
     now: datetime,
     limit: int = MAX_MESSAGE,
+    footers: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """HTML messages (each at most `limit` characters), split only between items."""
+    """HTML messages (each at most `limit` characters), split only between items.
+    `footers`: an HTML line ending a topic's section (topic id -> line)."""
     blocks: list[list[str]] = []
     number = 0
     for topic, items in sections:
@@ -65,6 +67,8 @@ def render_digest(
         for entry in items:
             number += 1
             lines.append(_item_line(number, entry, lang, tz, now))
+        if footers and topic in footers:
+            lines.append(footers[topic])
         blocks.append(lines)
     return _pack(header, blocks, limit)
 
