@@ -69,12 +69,15 @@ async def update_chat(db: Database, chat_id: int, **fields: Any) -> Chat | None:
 async def toggle_topic(
     db: Database, chat_id: int, topic_id: str, all_topics: Sequence[str]
 ) -> Chat | None:
-    """Switch one topic on or off for a chat (an empty list means every topic)."""
+    """Switch one topic on or off for a chat (an empty list means every topic, so the last
+    chosen topic stays: the chat is returned unchanged)."""
     chat = await get_chat(db, chat_id)
     if chat is None:
         return None
     chosen = set(chat.topics or all_topics)
     chosen ^= {topic_id}
+    if not chosen:
+        return chat
     topics = [] if chosen >= set(all_topics) else [t for t in all_topics if t in chosen]
     return await update_chat(db, chat_id, topics=topics)
 

@@ -58,6 +58,29 @@ async def test_settings_buttons_change_frequency_topics_and_language(sqlite_db) 
         assert (await get_chat(sqlite_db, 600)).tz == "Asia/Almaty"
 
 
+async def test_the_last_chosen_topic_cannot_be_unticked(sqlite_db) -> None:
+    """No topics would mean every topic: unticking the last one is refused with an alert."""
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db) as h:
+        await h.send("/start", chat_id=610, lang="en")
+        (menu,) = await h.send("/settings", chat_id=610, lang="en")
+        (topics,) = await h.press(menu, SettingsCb(action="menu", value="topics"))
+        (topics,) = await h.press(topics, SettingsCb(action="topic", value="sco"))
+        assert (await get_chat(sqlite_db, 610)).topics == ["green"]
+
+        assert await h.press(topics, SettingsCb(action="topic", value="green")) == []
+        answer = h.stub.callback_answers[-1]
+        assert answer["show_alert"] is True
+        assert answer["text"] == ("Keep at least one topic. To stop the digest, set Frequency "
+                                  "to “off”.")
+        assert (await get_chat(sqlite_db, 610)).topics == ["green"]
+
+        await h.press(topics, SettingsCb(action="lang", value="ru"))
+        await h.press(topics, SettingsCb(action="topic", value="green"))
+        assert h.stub.callback_answers[-1]["text"].startswith("Оставьте хотя бы одну тему.")
+        assert (await get_chat(sqlite_db, 610)).topics == ["green"]
+
+
 async def test_only_group_admins_change_group_settings(sqlite_db) -> None:
     async with BotHarness(sqlite_db) as h:
         replies = await h.send("/start", chat_id=-2001, user_id=5, chat_type="group")

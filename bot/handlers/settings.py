@@ -77,6 +77,9 @@ async def on_settings(query: CallbackQuery, callback_data: SettingsCb, bot: Bot,
         await query.answer()
         await message.edit_text(text, reply_markup=markup)
         return
+    if action == "topic" and await _only_topic_left(chat, value, db, topic_service):
+        await query.answer(t("settings.last_topic", chat.lang), show_alert=True)
+        return
     chat = await _apply(action, value, chat, db, topic_service)
     await query.answer(t("settings.saved", chat.lang))
     if action == "topic":  # stay in the topic list to toggle more
@@ -108,6 +111,11 @@ async def _menu(name: str, chat: Chat, db: Database,
     if name == "tz":
         return t("settings.choose.tz", lang), choice_menu("tz", TIME_ZONES, chat.tz, lang)
     return await _summary(chat, db, topic_service), settings_menu(lang)
+
+
+async def _only_topic_left(chat: Chat, topic_id: str, db: Database, topic_service: Any) -> bool:
+    """Unticking the one chosen topic would leave none, and no topics means every topic."""
+    return set(chat.topics or await topic_catalog(db, topic_service)) == {topic_id}
 
 
 async def _apply(action: str, value: str, chat: Chat, db: Database, topic_service: Any) -> Chat:
