@@ -237,3 +237,32 @@ async def test_stories_past_the_per_topic_cap_are_counted_with_the_search_that_l
     more = lines.index("…and 3 more: /search topic:green since:2d")
     assert lines[more - 1].startswith("20. Green story 19") and lines[more + 2] == "SCO"
     assert "21. SCO story" in text and text.count("more: /search") == 1
+
+
+async def test_items_without_a_web_link_are_listed_by_title_and_the_digest_goes_out(
+        sqlite_db) -> None:
+    clock = Clock(NOW)
+    await add_topics(sqlite_db)
+    async with BotHarness(sqlite_db, clock=clock) as h:
+        await h.send("/start", chat_id=9, lang="en")
+        fetched = NOW + timedelta(minutes=5)
+        await add_item(sqlite_db, "No link <at all>", score=0.9, url="/news/1",
+                       fetched_at=fetched)
+        await add_item(sqlite_db, "Script link", score=0.8, url="javascript:alert(1)",
+                       fetched_at=fetched)
+        await add_item(sqlite_db, "Web link", score=0.7, url="https://kursiv.kz/a?b=1&c=2",
+                       fetched_at=fetched)
+        clock.now = NOW + timedelta(hours=1)
+        (digest,) = await h.send("/digest", chat_id=9)
+    assert "1. No link &lt;at all&gt; — Kursiv" in digest.text
+    assert "2. Script link — Kursiv" in digest.text
+    assert '3. <a href="https://kursiv.kz/a?b=1&amp;c=2">Web link</a>' in digest.text
+    assert digest.text.count("<a ") == 1
+
+
+def test_an_empty_link_renders_the_plain_title() -> None:
+    entry = DigestEntry(item_id=1, title="A & B", url="", outlet="LS", published_at=NOW,
+                        topic_id="green", score=0.5)
+    (part,) = render_digest([("green", [entry])], header="<b>Digest</b>", names={}, lang="en",
+                            tz="Asia/Almaty", now=NOW)
+    assert part.splitlines()[-1] == "1. A &amp; B — LS, 08:00"
