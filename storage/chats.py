@@ -33,8 +33,10 @@ async def subscribe(
     title: str | None,
     lang: str,
     now: datetime,
+    tz: str | None = None,
 ) -> tuple[Chat, bool]:
-    """Create the chat (daily digest of all topics) or re-activate it; returns (chat, new).
+    """Create the chat (daily digest of all topics, in time zone `tz` — the bot's configured
+    one — else the model's default) or re-activate it; returns (chat, new).
 
     A chat that had turned `off` goes back to daily; its other settings are kept.
     """
@@ -42,7 +44,8 @@ async def subscribe(
         chat = await session.get(Chat, chat_id)
         new = chat is None
         if chat is None:
-            chat = Chat(id=chat_id, type=type, title=title, lang=lang, created_at=now)
+            chat = Chat(id=chat_id, type=type, title=title, lang=lang, created_at=now,
+                        **({"tz": tz} if tz else {}))
         else:
             chat.type, chat.title = type, title or chat.title
             if chat.frequency == "off":

@@ -10,10 +10,12 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.digest.build import MAX_LOOKBACK, plan_digest, since_text
 from bot.digest.render import local_time
 from bot.handlers.common import can_manage, echo, label, topic_catalog
+from bot.handlers.search import chat_tz
 from bot.html import esc, link
 from bot.i18n import t
 from storage.chats import get_chat, subscribe
@@ -48,7 +50,7 @@ async def digest_now(message: Message, bot: Bot, db: Database, lang: str, delive
 
 @router.message(Command("latest"))
 async def latest(message: Message, command: CommandObject, db: Database, lang: str,
-                 topic_service: Any, clock: Callable[[], datetime]) -> None:
+                 settings: Settings, topic_service: Any, clock: Callable[[], datetime]) -> None:
     catalog = await topic_catalog(db, topic_service)
     wanted = (command.args or "").strip().lower()
     topics: list[str] = []
@@ -60,8 +62,7 @@ async def latest(message: Message, command: CommandObject, db: Database, lang: s
                                    topics=", ".join(esc(tid) for tid in catalog)))
             return
     now = clock()
-    chat = await get_chat(db, message.chat.id)
-    tz = chat.tz if chat else "Asia/Almaty"
+    tz = await chat_tz(db, message.chat.id, settings)
     async with db.session() as session:
         entries = await latest_entries(session, topics=topics, limit=LATEST_COUNT, until=now)
     if not entries:

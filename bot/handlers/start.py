@@ -27,13 +27,13 @@ def _title(message: Message) -> str | None:
 
 
 @router.message(CommandStart())
-async def start(message: Message, bot: Bot, db: Database, lang: str,
+async def start(message: Message, bot: Bot, db: Database, lang: str, settings: Settings,
                 clock: Callable[[], datetime]) -> None:
     if not await can_manage(bot, message.chat, message.from_user):
         await message.answer(t("common.group_admins_only", lang))
         return
     chat, _new = await subscribe(db, message.chat.id, type=message.chat.type,
-                                 title=_title(message), lang=lang, now=clock())
+                                 title=_title(message), lang=lang, now=clock(), tz=settings.tz)
     await message.answer(t("common.welcome", chat.lang, time=chat.digest_time, tz=esc(chat.tz)))
 
 
@@ -55,24 +55,25 @@ async def choose_language(message: Message, lang: str) -> None:
 
 @router.message(Command("subscribe"))
 async def subscribe_here(message: Message, command: CommandObject, bot: Bot, db: Database,
-                         lang: str, clock: Callable[[], datetime]) -> None:
+                         lang: str, settings: Settings, clock: Callable[[], datetime]) -> None:
     if command.args:
-        await _subscribe_channel(message, command.args.strip(), bot, db, lang, clock())
+        await _subscribe_channel(message, command.args.strip(), bot, db, lang, settings,
+                                 clock())
         return
     if not await can_manage(bot, message.chat, message.from_user):
         await message.answer(t("common.group_admins_only", lang))
         return
     chat, _ = await subscribe(db, message.chat.id, type=message.chat.type, title=_title(message),
-                              lang=lang, now=clock())
+                              lang=lang, now=clock(), tz=settings.tz)
     await message.answer(t("common.subscribed", lang, time=chat.digest_time, tz=esc(chat.tz)))
 
 
 @router.channel_post(Command("subscribe"))
-async def subscribe_channel_post(message: Message, db: Database, lang: str,
+async def subscribe_channel_post(message: Message, db: Database, lang: str, settings: Settings,
                                  clock: Callable[[], datetime]) -> None:
     """Only a channel's admins can post there, so a post `/subscribe` is an admin's wish."""
     chat, _ = await subscribe(db, message.chat.id, type=ChatType.CHANNEL, title=_title(message),
-                              lang=lang, now=clock())
+                              lang=lang, now=clock(), tz=settings.tz)
     await message.answer(t("common.subscribed", lang, time=chat.digest_time, tz=esc(chat.tz)))
 
 
@@ -83,7 +84,7 @@ async def unsubscribe_channel_post(message: Message, db: Database, lang: str) ->
 
 
 async def _subscribe_channel(message: Message, name: str, bot: Bot, db: Database, lang: str,
-                             now: datetime) -> None:
+                             settings: Settings, now: datetime) -> None:
     """`/subscribe @channel` from a private chat: the bot must be an admin of the channel and
     so must the person asking."""
     user = message.from_user
@@ -104,7 +105,8 @@ async def _subscribe_channel(message: Message, name: str, bot: Bot, db: Database
         await message.answer(t("common.channel_you_not_admin", lang, channel=echo(name)))
         return
     chat, _ = await subscribe(db, channel.id, type=ChatType.CHANNEL,
-                              title=channel.title or channel.username, lang=lang, now=now)
+                              title=channel.title or channel.username, lang=lang, now=now,
+                              tz=settings.tz)
     await message.answer(t("common.channel_subscribed", lang, channel=echo(name),
                            time=chat.digest_time, tz=esc(chat.tz)))
 
