@@ -56,6 +56,22 @@ async def subscribe(
         return chat, new
 
 
+async def open_chat(
+    db: Database, chat_id: int, *, type: str, title: str | None, lang: str, tz: str,
+    now: datetime,
+) -> Chat:
+    """The chat's row; one never seen is created without a digest (`off`) so its settings can
+    be stored: only /start or /subscribe (`subscribe`) sign a chat up."""
+    async with db.session() as session:
+        chat = await session.get(Chat, chat_id)
+        if chat is None:
+            chat = Chat(id=chat_id, type=type, title=title, lang=lang, tz=tz, frequency="off",
+                        created_at=now)
+            session.add(chat)
+            await session.commit()
+        return chat
+
+
 async def update_chat(db: Database, chat_id: int, **fields: Any) -> Chat | None:
     """Set some fields of a known chat; returns the updated chat (None if unknown)."""
     async with db.session() as session:

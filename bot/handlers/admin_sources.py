@@ -12,7 +12,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.handlers.common import echo, whole_number
+from bot.handlers.common import actor, echo, whole_number
 from bot.html import esc
 from bot.i18n import t
 from feeds import SourceError, add_source, list_sources, remove_source, set_source_enabled
@@ -71,7 +71,7 @@ async def source_add(message: Message, command: CommandObject, db: Database, fet
         return
     url, name = words[0], (words[1] if len(words) > 1 else None)
     try:
-        source = await add_source(db, fetcher, url, name=name, added_by=_actor(message),
+        source = await add_source(db, fetcher, url, name=name, added_by=actor(message),
                                   allow_private=settings.allow_private_feed_urls)
     except SourceError as error:
         await message.answer(t("sources.add_refused", lang, url=echo(url), reason=echo(error, 300)))
@@ -111,10 +111,6 @@ async def source_remove(message: Message, command: CommandObject, db: Database,
 
 def _source_id(command: CommandObject) -> int | None:
     return whole_number((command.args or "").strip().lstrip("#"))
-
-
-def _actor(message: Message) -> int | None:
-    return message.from_user.id if message.from_user else None
 
 
 async def _answer_long(message: Message, lines: list[str], limit: int = 4000) -> None:

@@ -17,7 +17,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import IsAdmin
-from bot.handlers.common import echo, whole_number
+from bot.handlers.common import actor, echo, whole_number
 from bot.html import esc, link
 from bot.i18n import t
 from bot.keyboards import ReviewCb, review_buttons
@@ -174,7 +174,7 @@ async def new_topic(message: Message, command: CommandObject, topic_service: Any
     topic_id, name = words[0], words[1].strip()
     try:
         await topic_service.add_topic(topic_id, {"ru": name, "kk": name, "en": name},
-                                      description.strip(), _actor(message))
+                                      description.strip(), actor(message))
     except TuningError as error:
         await message.answer(refusal(error, lang))
         return
@@ -229,8 +229,8 @@ async def _preview(message: Message, topic_service: Any, pending: PendingChanges
     except TuningError as error:
         await message.answer(refusal(error, lang))
         return
-    actor = _actor(message)
-    token = pending.add(PendingChange(actor or 0, topic_id, lambda: apply(actor)))
+    who = actor(message)
+    token = pending.add(PendingChange(who or 0, topic_id, lambda: apply(who)))
     await message.answer(preview_text(preview, topic_id, what, lang),
                          reply_markup=review_buttons(token, lang))
 
@@ -265,10 +265,6 @@ async def _digest_item(db: Database, chat_id: int, number: int) -> int | None:
     if row is None or not 1 <= number <= len(row.item_ids):
         return None
     return row.item_ids[number - 1]
-
-
-def _actor(message: Message) -> int | None:
-    return message.from_user.id if message.from_user else None
 
 
 def _weight(word: str) -> float | None:

@@ -1,17 +1,22 @@
-"""Helpers shared by the routers: who may change a chat's settings, the topic catalogue."""
+"""Helpers shared by the routers: who may change a chat's settings, the chat's row, the topic
+catalogue, reading numbers and quoting input back."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import Chat as TgChat
-from aiogram.types import User
+from aiogram.types import Message, User
 
+from bot.config import Settings
 from bot.html import esc
+from storage.chats import open_chat
 from storage.db import Database
 from storage.digests import topic_names
+from storage.models import Chat
 
 MANAGERS = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
 ECHO_CHARS = 100
@@ -43,6 +48,19 @@ async def topic_catalog(db: Database, topic_service: Any) -> dict[str, dict[str,
         return names
     classifier = topic_service.classifier
     return {topic: classifier.names(topic) for topic in classifier.topic_ids}
+
+
+def actor(message: Message) -> int | None:
+    """Who sent a message (None for a channel post), for the audit of admin changes."""
+    return message.from_user.id if message.from_user else None
+
+
+async def this_chat(message: Message, db: Database, lang: str, settings: Settings,
+                    now: datetime) -> Chat:
+    """The row of the chat `message` came from, created (no digest) when the bot has none."""
+    tg = message.chat
+    return await open_chat(db, tg.id, type=tg.type, title=tg.title or tg.username, lang=lang,
+                           tz=settings.tz, now=now)
 
 
 def whole_number(text: str, max_digits: int = 9) -> int | None:

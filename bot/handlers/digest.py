@@ -14,11 +14,10 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.digest.build import MAX_LOOKBACK, plan_digest, since_text
 from bot.digest.render import local_time
-from bot.handlers.common import can_manage, echo, label, topic_catalog
+from bot.handlers.common import can_manage, echo, label, this_chat, topic_catalog
 from bot.handlers.search import chat_tz
 from bot.html import esc, link
 from bot.i18n import t
-from storage.chats import get_chat, subscribe
 from storage.db import Database
 from storage.digests import latest_entries, topic_descriptions
 
@@ -29,16 +28,13 @@ LATEST_COUNT = 10
 
 @router.message(Command("digest"))
 async def digest_now(message: Message, bot: Bot, db: Database, lang: str, deliverer: Deliverer,
-                     clock: Callable[[], datetime]) -> None:
+                     settings: Settings, clock: Callable[[], datetime]) -> None:
     """Plan a `manual` outbox row with whatever is new and deliver it at once."""
     if not await can_manage(bot, message.chat, message.from_user):
         await message.answer(t("common.group_admins_only", lang))
         return
     now = clock()
-    chat = await get_chat(db, message.chat.id)
-    if chat is None:
-        chat, _ = await subscribe(db, message.chat.id, type=message.chat.type,
-                                  title=message.chat.title, lang=lang, now=now)
+    chat = await this_chat(message, db, lang, settings, now)
     since = max(chat.last_digest_at or now - timedelta(days=1), now - MAX_LOOKBACK)
     row = await plan_digest(db, chat, kind="manual", period=now.isoformat(), since=since, now=now)
     if row is None or not row.parts:

@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.filters import IsAdmin
-from bot.handlers.common import echo, topic_catalog
+from bot.handlers.common import actor, echo, topic_catalog
 from bot.handlers.search import PER_PAGE, chat_tz, edit_page, pager, render_hits
 from bot.html import esc
 from bot.i18n import t
@@ -155,10 +155,6 @@ async def find_one(db: Database, name: str, lang: str) -> OrgMatch | str:
         return t("org.not_found", lang, name=echo(name))
     names = ", ".join(esc(f"{m.key} ({m.label(lang)})") for m in matches)
     return t("org.admin.ambiguous", lang, name=echo(name), names=names)
-
-
-def actor(message: Message) -> int | None:
-    return message.from_user.id if message.from_user else None
 
 
 def error_text(error: OrgError, lang: str) -> str:

@@ -10,7 +10,8 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import can_manage, label, topic_catalog
+from bot.config import Settings
+from bot.handlers.common import can_manage, label, this_chat, topic_catalog
 from bot.html import esc
 from bot.i18n import t
 from bot.keyboards import (
@@ -23,7 +24,7 @@ from bot.keyboards import (
     settings_menu,
     topics_menu,
 )
-from storage.chats import get_chat, subscribe, toggle_topic, update_chat
+from storage.chats import toggle_topic, update_chat
 from storage.db import Database
 from storage.models import Chat
 
@@ -41,21 +42,19 @@ async def _summary(chat: Chat, db: Database, topic_service: Any) -> str:
 
 @router.message(Command("settings"))
 async def show_settings(message: Message, bot: Bot, db: Database, lang: str, topic_service: Any,
-                        clock: Callable[[], datetime]) -> None:
+                        settings: Settings, clock: Callable[[], datetime]) -> None:
     if not await can_manage(bot, message.chat, message.from_user):
         await message.answer(t("common.group_admins_only", lang))
         return
-    chat = await get_chat(db, message.chat.id)
-    if chat is None:
-        chat, _ = await subscribe(db, message.chat.id, type=message.chat.type,
-                                  title=message.chat.title, lang=lang, now=clock())
+    chat = await this_chat(message, db, lang, settings, clock())
     await message.answer(await _summary(chat, db, topic_service),
                          reply_markup=settings_menu(chat.lang))
 
 
 @router.callback_query(SettingsCb.filter())
 async def on_settings(query: CallbackQuery, callback_data: SettingsCb, bot: Bot, db: Database,
-                      lang: str, topic_service: Any, clock: Callable[[], datetime]) -> None:
+                      lang: str, topic_service: Any, settings: Settings,
+                      clock: Callable[[], datetime]) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
@@ -63,10 +62,7 @@ async def on_settings(query: CallbackQuery, callback_data: SettingsCb, bot: Bot,
     if not await can_manage(bot, message.chat, query.from_user):
         await query.answer(t("common.group_admins_only", lang), show_alert=True)
         return
-    chat = await get_chat(db, message.chat.id)
-    if chat is None:
-        chat, _ = await subscribe(db, message.chat.id, type=message.chat.type,
-                                  title=message.chat.title, lang=lang, now=clock())
+    chat = await this_chat(message, db, lang, settings, clock())
     action, value = callback_data.action, callback_data.value
     if action == "close":
         await query.answer()
