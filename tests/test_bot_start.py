@@ -90,9 +90,17 @@ async def test_only_group_admins_change_group_settings(sqlite_db) -> None:
         h.stub.set_admin(-2001, 6)
         await h.send("/start", chat_id=-2001, user_id=6, chat_type="group")
         (menu,) = await h.send("/settings", chat_id=-2001, user_id=6, chat_type="group")
-        await h.press(menu, SettingsCb(action="menu", value="freq"), user_id=5)
-        assert h.stub.callback_answers[-1]["show_alert"] is True
-        assert (await get_chat(sqlite_db, -2001)).type == "group"
+        turn_off = SettingsCb(action="freq", value="off")
+        assert await h.press(menu, turn_off, user_id=5) == []  # not an admin
+        answer = h.stub.callback_answers[-1]
+        assert answer["show_alert"] is True
+        assert answer["text"] == "Настройки этого чата могут менять только его администраторы."
+        assert (await get_chat(sqlite_db, -2001)).frequency == "daily"
+
+        (summary,) = await h.press(menu, turn_off, user_id=6)  # the admin
+        assert summary.edited and "Частота: выключено" in summary.plain
+        chat = await get_chat(sqlite_db, -2001)
+        assert (chat.type, chat.frequency) == ("group", "off")
 
 
 async def test_channels_subscribe_by_post_or_from_a_private_chat(sqlite_db) -> None:
