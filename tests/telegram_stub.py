@@ -50,7 +50,9 @@ Import as ``from telegram_stub import BotHarness`` (pytest puts ``tests/`` on th
 - ``stub.block(chat_id)``: 403 "bot was blocked by the user" for sends to that chat;
   ``stub.forget(chat_id)``: 400 "chat not found";
 - texts longer than 4,096 characters (after HTML tags are stripped) get 400 "message is
-  too long", as Telegram does;
+  too long", as Telegram does; HTML Telegram would refuse (a tag it does not know, an unclosed
+  or mismatched tag, a bare ``<`` or ``&``, an unknown named entity) gets 400 "can't parse
+  entities";
 - ``stub.rate_limit = 30``: at most 30 sends per second overall, 429 with retry_after above it
   (``stub.rejected_429`` counts them);
 - ``stub.set_admin(chat_id, user_id)`` makes getChatMember / getChatAdministrators say that
@@ -71,6 +73,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -415,6 +418,10 @@ class TelegramStub:
 
     @staticmethod
     def _check_text(text: str, p: dict[str, Any]) -> None:
+        if p.get("parse_mode") == "HTML":
+            problem = _html_problem(text)
+            if problem:
+                raise _ApiError(400, f"Bad Request: can't parse entities: {problem}")
         visible = html.unescape(_TAG.sub("", text)) if p.get("parse_mode") == "HTML" else text
         if not visible.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
@@ -458,6 +465,74 @@ class TelegramStub:
         if sent.edited:
             message["edit_date"] = int(time.time())
         return message
+
+
+# Telegram's HTML parse mode: these tags only (https://core.telegram.org/bots/api#html-style),
+# the named entities lt, gt, amp and quot, and any numeric one.
+_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+                 "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"}
+_NAMED_ENTITIES = {"lt", "gt", "amp", "quot"}
+
+
+class _TelegramHtml(HTMLParser):
+    """Collects the first reason Telegram would refuse a text in HTML parse mode."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problem: str | None = None
+
+    def _refuse(self, problem: str) -> None:
+        self.problem = self.problem or problem
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag not in _ALLOWED_TAGS:
+            self._refuse(f'Unsupported start tag "{tag}"')
+        elif tag == "span" and values.get("class") != "tg-spoiler":
+            self._refuse('Tag "span" must have class "tg-spoiler"')
+        elif tag == "a" and not values.get("href"):
+            self._refuse('Tag "a" must have a non-empty "href"')
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._refuse(f'Unsupported start tag "{tag}"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self._refuse(f'Unmatched end tag "{tag}"')
+        else:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or "&" in data:  # what did not parse as a tag or an entity
+            self._refuse("Unexpected \"<\" or \"&\" (use &lt; and &amp;)")
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in _NAMED_ENTITIES:
+            self._refuse(f'Unsupported HTML entity "&{name};"')
+
+    def handle_comment(self, data: str) -> None:
+        self._refuse("Unsupported comment")
+
+    def handle_decl(self, decl: str) -> None:
+        self._refuse("Unsupported declaration")
+
+    def handle_pi(self, data: str) -> None:
+        self._refuse("Unsupported processing instruction")
+
+    def unknown_decl(self, data: str) -> None:
+        self._refuse("Unsupported declaration")
+
+
+def _html_problem(text: str) -> str | None:
+    """Why Telegram would refuse `text` in HTML parse mode, or None if it would accept it."""
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.problem is None and parser.open:
+        parser.problem = f"Can't find end tag corresponding to start tag {parser.open[-1]!r}"
+    return parser.problem
 
 
 class _ApiError(Exception):
