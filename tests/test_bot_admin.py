@@ -9,6 +9,7 @@ import pytest
 from telegram_stub import TOKEN, BotHarness, add_item
 
 from bot.config import Settings
+from bot.handlers.admin import ADMIN_COMMANDS
 from bot.keyboards import ReviewCb
 from storage import topics as topic_store
 from topics import TopicService
@@ -29,12 +30,16 @@ def _settings(**kwargs) -> Settings:
     return Settings(_env_file=None, admin_ids={ADMIN}, **kwargs)
 
 
-async def test_everybody_else_is_told_politely(sqlite_db, service) -> None:
+@pytest.mark.parametrize("command", [*ADMIN_COMMANDS, "org_alias", "org_merge", "org_add"])
+async def test_everybody_else_is_told_politely(sqlite_db, service, command) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
-        for command in ("/topic green", "/topic_threshold green 0.3", "/sources", "/stats",
-                        "/teach 1 green no", "/source_add https://example.kz/rss"):
-            (reply,) = await h.send(command, chat_id=USER, lang="en")
+        for args in ("", " green 1"):
+            (reply,) = await h.send(f"/{command}{args}", chat_id=USER, lang="en")
             assert reply.plain == "This command is for the bot's administrators only."
+
+
+async def test_admin_commands_listed_in_help_for_admins_only(sqlite_db, service) -> None:
+    async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
         (help_,) = await h.send("/help", chat_id=USER, lang="en")
         assert "/topic_add_term" not in help_.plain
         (help_,) = await h.send("/help", chat_id=ADMIN, lang="en")
