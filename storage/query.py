@@ -236,7 +236,7 @@ def _synonym_group(key: Phrase, alternatives: Sequence[Phrase]) -> Group:
 
 
 def _apply_filter(query: Query, key: str, value: str, now: datetime) -> None:
-    value = value.strip().lower()
+    value = value.replace("\x00", "").strip().lower()  # PostgreSQL text holds no NUL
     if key == "topic":
         query.topic = value
     elif key == "source":
