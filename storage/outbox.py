@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.models import Outbox, SentItem
+from storage.models import Chat, Outbox, SentItem
 
 PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
 
@@ -162,6 +162,41 @@ async def last_delivered(db: Database, chat_id: int, kinds: Sequence[str]) -> Ou
             .limit(1)
         )
         return result.first()
+
+
+async def move_chat(db: Database, old_id: int, new_id: int) -> set[int]:
+    """A group became a supergroup (`new_id`): its subscription, its outbox rows and its sent
+    items move there, in one transaction; the old chat is left inactive. Idempotent, so every
+    sender that meets the migration may call it. A row whose (kind, period) the new chat
+    already has stays with the old chat: the ids of those rows are returned."""
+    async with db.session() as session:
+        old = await session.get(Chat, old_id)
+        if old is None:
+            return set()
+        if await session.get(Chat, new_id) is None:
+            values = old.model_dump(exclude={"id"})
+            values.update(id=new_id, type="supergroup")
+            try:
+                async with session.begin_nested():
+                    await session.exec(sa.insert(Chat).values(**values))
+            except IntegrityError:  # another sender of this chat's rows moved it just now
+                pass
+        other = sa.table("outbox", sa.column("chat_id"), sa.column("kind"),
+                         sa.column("period")).alias("other")
+        clash = sa.exists().where(other.c.chat_id == new_id, other.c.kind == Outbox.kind,
+                                  other.c.period == Outbox.period)
+        await session.exec(sa.update(Outbox).where(col(Outbox.chat_id) == old_id, ~clash)
+                           .values(chat_id=new_id))
+        known = select(SentItem.item_id).where(SentItem.chat_id == new_id)
+        await session.exec(sa.insert(SentItem).from_select(
+            ["chat_id", "item_id", "sent_at"],
+            select(sa.literal(new_id, sa.BigInteger), SentItem.item_id, SentItem.sent_at)
+            .where(SentItem.chat_id == old_id, col(SentItem.item_id).not_in(known))))
+        await session.exec(sa.update(Chat).where(col(Chat.id) == old_id).values(
+            active=False, inactive_reason=f"migrated to {new_id}"))
+        stayed = set(await session.exec(select(Outbox.id).where(Outbox.chat_id == old_id)))
+        await session.commit()
+    return {i for i in stayed if i is not None}
 
 
 async def _update(db: Database, row: Outbox, **values: object) -> None:

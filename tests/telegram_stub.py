@@ -48,7 +48,8 @@ Import as ``from telegram_stub import BotHarness`` (pytest puts ``tests/`` on th
   skip=0)``: the next ``times`` matching calls (after letting ``skip`` pass) get that error;
   shortcuts ``stub.retry_after_next(seconds, ...)``;
 - ``stub.block(chat_id)``: 403 "bot was blocked by the user" for sends to that chat;
-  ``stub.forget(chat_id)``: 400 "chat not found";
+  ``stub.forget(chat_id)``: 400 "chat not found"; ``stub.migrate(chat_id, to_chat_id)``: 400
+  "group chat was upgraded to a supergroup chat" with ``migrate_to_chat_id``;
 - texts longer than 4,096 characters (after HTML tags are stripped) get 400 "message is
   too long", as Telegram does; HTML Telegram would refuse (a tag it does not know, an unclosed
   or mismatched tag, a bare ``<`` or ``&``, an unknown named entity) gets 400 "can't parse
@@ -156,6 +157,7 @@ class TelegramStub:
         self._failures: list[_Failure] = []
         self._blocked: set[str] = set()
         self._forgotten: set[str] = set()
+        self._migrated: dict[str, int] = {}
         self._admins: dict[str, set[int]] = {}
         self._chats: dict[str, dict[str, Any]] = {}
         self._send_times: deque[float] = deque()
@@ -229,6 +231,10 @@ class TelegramStub:
     def forget(self, chat_id: int | str) -> None:
         self._forgotten.add(str(chat_id))
 
+    def migrate(self, chat_id: int, to_chat_id: int) -> None:
+        """The group became a supergroup: sends to `chat_id` get 400 with migrate_to_chat_id."""
+        self._migrated[str(chat_id)] = to_chat_id
+
     def set_admin(self, chat_id: int | str, user_id: int) -> None:
         self._admins.setdefault(str(chat_id), set()).add(user_id)
 
@@ -284,7 +290,8 @@ class TelegramStub:
             if asyncio.iscoroutine(result):
                 result = await result
         except _ApiError as error:
-            return _error(error.status, error.description, error.retry_after)
+            return _error(error.status, error.description, error.retry_after,
+                          error.migrate_to_chat_id)
         return web.json_response({"ok": True, "result": result})
 
     def _scripted_failure(self, method: str, params: dict[str, Any]) -> web.Response | None:
@@ -412,6 +419,9 @@ class TelegramStub:
         chat_key = self._chat_key(p.get("chat_id"))
         if chat_key in self._blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_key in self._migrated:
+            raise _ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                            migrate_to_chat_id=self._migrated[chat_key])
         if chat_key in self._forgotten:
             raise _ApiError(400, "Bad Request: chat not found")
         return int(chat_key) if chat_key.lstrip("-").isdigit() else chat_key
@@ -536,15 +546,19 @@ def _html_problem(text: str) -> str | None:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, status: int, description: str, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+def _error(status: int, description: str, retry_after: int | None = None,
+           migrate_to_chat_id: int | None = None) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+    parameters = {"retry_after": retry_after, "migrate_to_chat_id": migrate_to_chat_id}
+    if any(v is not None for v in parameters.values()):
+        body["parameters"] = {k: v for k, v in parameters.items() if v is not None}
     return web.json_response(body, status=status)
 
 

@@ -229,3 +229,49 @@ async def test_a_busy_store_is_waited_for_after_a_send(sqlite_db, monkeypatch) -
     assert _texts(stub) == [(1, "a"), (1, "b")]  # nothing sent twice
     row = (await _statuses(sqlite_db))[1]
     assert row.status == "sent" and row.parts_sent == 2
+
+
+async def test_a_group_upgraded_to_a_supergroup_gets_its_messages_there(db) -> None:
+    from telegram_stub import add_item
+
+    from storage.models import SentItem
+
+    item = await add_item(db, "Wind farm", fetched_at=NOW)
+    async with db.session() as session:
+        session.add(Chat(id=-100, type="group", lang="kk", topics=["green"], created_at=NOW))
+        await session.flush()
+        for kind in ("digest", "alert"):
+            await outbox.plan(session, chat_id=-100, kind=kind, period="2026-11-25",
+                              parts=[f"{kind} text"], item_ids=[item],
+                              sent_item_ids=[item] if kind == "digest" else [], now=NOW)
+        await session.commit()
+    async with TelegramStub() as stub:
+        stub.migrate(-100, -100200)
+        deliverer = _deliverer(db, stub, concurrency=2)
+        report = await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    assert sorted(_texts(stub)) == [(-100200, "alert text"), (-100200, "digest text")]
+    assert report.sent_rows == 2 and report.failed_rows == 0
+    async with db.session() as session:
+        rows = (await session.exec(select(Outbox))).all()
+        sent = (await session.exec(select(SentItem.chat_id, SentItem.item_id))).all()
+    assert {(r.chat_id, r.status) for r in rows} == {(-100200, "sent")}
+    assert (-100200, item) in sent
+    new, old = await get_chat(db, -100200), await get_chat(db, -100)
+    assert new.active and new.lang == "kk" and new.topics == ["green"]
+    assert new.type == "supergroup"
+    assert not old.active and old.inactive_reason == "migrated to -100200"
+
+
+async def test_a_migrated_groups_row_the_supergroup_already_has_is_not_sent_twice(
+        sqlite_db) -> None:
+    await _rows(sqlite_db, {-300: ["old group digest"], -300400: ["supergroup digest"]})
+    async with TelegramStub() as stub:
+        stub.migrate(-300, -300400)
+        deliverer = _deliverer(sqlite_db, stub, concurrency=1)
+        report = await deliverer.deliver_pending()
+        await deliverer.bot.session.close()
+    assert _texts(stub) == [(-300400, "supergroup digest")]
+    assert report.failed_rows == 1 and report.sent_rows == 1
+    rows = await _statuses(sqlite_db)
+    assert rows[-300].status == "failed" and "upgraded to a supergroup" in rows[-300].error

@@ -5,6 +5,8 @@ Failure handling per part:
 - 403 (blocked, kicked) and "chat not found" / deactivated: the chat becomes inactive and the
   row fails with that reason; nothing more is sent there.
 - "message is too long": the part is split at item boundaries and the halves are sent.
+- a group upgraded to a supergroup (`TelegramMigrateToChat`): the chat's subscription, rows
+  and sent items move to the new chat id and the part is sent there.
 - network and server errors: a few quick retries with backoff, then the row goes back to the
   queue with `not_before` (growing backoff), and after `max_attempts` it fails with the error.
 """
@@ -25,6 +27,7 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -214,7 +217,7 @@ class Deliverer:
     async def _send_part(self, row: Outbox, report: DeliveryReport) -> int | None:
         """Send the row's next part; its message id, or None if it had to be split."""
         text = row.parts[row.parts_sent]
-        failures = 0
+        failures, migrated = 0, False
         while True:
             await self.limiter.acquire(row.chat_id)
             try:
@@ -222,6 +225,16 @@ class Deliverer:
                     row.chat_id, text, link_preview_options=LinkPreviewOptions(is_disabled=True)
                 )
                 return message.message_id
+            except TelegramMigrateToChat as error:
+                if migrated:  # the new chat moved again at once: something is off
+                    raise
+                migrated = True
+                log.info("chat %s became supergroup %s: subscription moved", row.chat_id,
+                         error.migrate_to_chat_id)
+                stayed = await outbox.move_chat(self.db, row.chat_id, error.migrate_to_chat_id)
+                if row.id in stayed:  # the supergroup already has this period's message
+                    raise
+                row.chat_id = error.migrate_to_chat_id
             except TelegramRetryAfter as error:
                 report.retried_429 += 1
                 log.warning("429 for chat %s: waiting %s s", row.chat_id, error.retry_after)
