@@ -85,6 +85,17 @@ async def test_a_trailing_number_is_a_weight_only_when_it_can_be_one(sqlite_db, 
         assert reply.plain.startswith("That did not work: the weight must be")
 
 
+async def test_a_new_topic_with_a_huge_name_is_refused(sqlite_db, service) -> None:
+    async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
+        for args in (f"water {'ж' * 5000}", f"water Вода | {'ж' * 5000}"):
+            (reply,) = await h.send(f"/topic_new {args}", chat_id=ADMIN, lang="en")
+            assert reply.plain == ("A topic name can have at most 60 characters and its "
+                                   "description at most 300.")
+        assert "water" not in [info.id for info in await service.list_topics()]
+        (reply,) = await h.send("/topic_new water Вода | реки", chat_id=ADMIN, lang="en")
+        assert reply.plain.startswith("Topic water “Вода” added.")
+
+
 async def test_threshold_discarded_and_bad_input_explained(sqlite_db, service) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:
         before = service.classifier.threshold("green")

@@ -32,6 +32,7 @@ router.callback_query.filter(IsAdmin())
 
 PREVIEW_DAYS = 7
 EXAMPLES_SHOWN = 5
+NAME_CHARS, DESCRIPTION_CHARS = 60, 300  # a name labels buttons and digest sections
 OFFERED = {"known"}  # refusal details listing what exists (not echoes of the admin's input)
 YES, NO = {"yes", "да", "иә", "+", "1", "true"}, {"no", "нет", "жоқ", "-", "0", "false"}
 
@@ -172,6 +173,10 @@ async def new_topic(message: Message, command: CommandObject, topic_service: Any
         await message.answer(t("admin.topic_new_usage", lang))
         return
     topic_id, name = words[0], words[1].strip()
+    if len(name) > NAME_CHARS or len(description) > DESCRIPTION_CHARS:
+        await message.answer(t("admin.topic_new_too_long", lang, name=NAME_CHARS,
+                               description=DESCRIPTION_CHARS))
+        return
     try:
         await topic_service.add_topic(topic_id, {"ru": name, "kk": name, "en": name},
                                       description.strip(), actor(message))
