@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlsplit
 
 
 def esc(text: object) -> str:
@@ -11,4 +12,10 @@ def esc(text: object) -> str:
 
 
 def link(url: str, title: str) -> str:
-    return f'<a href="{esc(url)}">{esc(title)}</a>'
+    """The title linked to `url` if it is a web address, else plain: Telegram refuses a
+    message with `href=""` or an odd scheme, which would fail the whole message."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return f'<a href="{esc(url)}">{esc(title)}</a>'
+    return esc(title)

@@ -10,10 +10,9 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.html import esc
+from bot.html import esc, link
 from bot.i18n import t
 from storage.digests import DigestEntry
 
@@ -75,20 +74,11 @@ def render_digest(
 
 
 def _item_line(number: int, entry: DigestEntry, lang: str, tz: str, now: datetime) -> str:
-    title = linked_title(entry.url, entry.title)
+    title = link(entry.url, entry.title)
     line = f"{number}. {title} — {esc(entry.outlet)}, {local_time(entry.published_at, tz, now)}"
     if entry.also:
         line += "\n    " + t("digest.also", lang, outlets=esc(", ".join(entry.also)))
     return line
-
-
-def linked_title(url: str, title: str) -> str:
-    """The title linked to `url` if it is a web address, else plain: Telegram refuses a
-    message with `href=""` or an odd scheme, which would fail the whole digest."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return f'<a href="{esc(url.strip())}">{esc(title)}</a>'
-    return esc(title)
 
 
 def _pack(header: str, blocks: Sequence[Sequence[str]], limit: int) -> list[str]:
