@@ -128,7 +128,8 @@ async def run(settings: Settings, *, handle_signals: bool = True) -> None:
             bot = create_bot(settings)
             dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,
                                    fetcher=fetcher, bot=bot)
-            poller = Poller(db, fetcher, lambda: topic_service.classifier, clock=utc_now)
+            poller = Poller(db, fetcher, lambda: topic_service.classifier, clock=utc_now,
+                            allow_private_added=settings.allow_private_feed_urls)
             jobs = Jobs(db=db, settings=settings, deliverer=dp["deliverer"], poller=poller,
                         clock=utc_now)
             scheduler = create_scheduler(jobs=jobs, settings=settings)

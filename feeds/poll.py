@@ -150,8 +150,13 @@ class Poller:
     def __init__(self, db: Database, fetcher: Fetcher, classifier_provider: ClassifierProvider,
                  *, clock: Callable[[], datetime] = utcnow, jitter: float = 0.1,
                  start_spread: float = 3.0, rng: random.Random | None = None,
-                 parse_executor: Executor | None = None) -> None:
+                 parse_executor: Executor | None = None,
+                 allow_private_added: bool = True) -> None:
         self.db = db
+        # Outlets an admin added (not from the outlet file) may reach private and loopback
+        # addresses only when configured so, on every poll, not only when they were added:
+        # a feed can later redirect to, or resolve to, an internal address.
+        self.allow_private_added = allow_private_added
         self.parse_executor = parse_executor
         self.fetcher = fetcher
         self.classifier_provider = classifier_provider
@@ -195,8 +200,9 @@ class Poller:
         assert source.id is not None
         started = self.clock()
         try:
-            result = await self.fetcher.fetch(source.url, etag=source.etag,
-                                              last_modified=source.last_modified)
+            result = await self.fetcher.fetch(
+                source.url, etag=source.etag, last_modified=source.last_modified,
+                allow_private=source.added_by is None or self.allow_private_added)
             outcome = await self._ingest(source, result, started)
         except (FetchError, FeedError) as error:
             return await self._failed(source, started, error.message,

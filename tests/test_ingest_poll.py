@@ -231,3 +231,19 @@ async def test_wrong_charset_header_still_gives_cyrillic(
     titles = sorted(await rows(sqlite_db, select(Item.title)))
     assert titles == ["Акимат Алматы представил программу по улучшению качества воздуха",
                       "Ерлан Карин рассказал о подготовке к саммиту ШОС"]
+
+
+async def test_an_admin_added_outlet_may_not_reach_private_addresses_on_a_poll(
+        sqlite_db: Database, outlets: OutletServer) -> None:
+    await add(sqlite_db, outlets.serve("/listed.xml", "rss2_ru.xml"), "From the file")
+    added = await insert_source(sqlite_db, Source(name="Added by an admin", added_by=42,
+                                                  url=outlets.serve("/added.xml", "atom_en.xml")))
+    assert added is not None
+    async with Fetcher() as fetcher:
+        summary = await Poller(sqlite_db, fetcher, classifier, jitter=0,
+                               allow_private_added=False).poll_all()
+    outcomes = {outcome.name: outcome for outcome in summary.outcomes}
+    assert outcomes["From the file"].ok and outcomes["From the file"].new == 4
+    refused = outcomes["Added by an admin"]
+    assert not refused.ok and "private" in (refused.error or "").lower()
+    assert outlets.routes["/added.xml"].hits == 0
