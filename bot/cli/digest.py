@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import get_settings
-from bot.digest.build import MAX_LOOKBACK, PER_TOPIC
-from bot.digest.render import order_entries, render_digest, to_terminal
+from bot.digest.build import MAX_LOOKBACK, compose_digest
+from bot.digest.render import to_terminal
 from bot.i18n import LANGUAGES, t
 from storage.db import Database, upgrade
 from storage.digests import digest_entries, topic_names
@@ -57,11 +57,11 @@ async def digest_text(database_url: str, *, chat_id: int | None, hours: float,
                                            until=now)
     finally:
         await db.dispose()
-    sections = [(topic, items[:PER_TOPIC]) for topic, items in order_entries(entries, list(names))]
-    if not sections:
-        return to_terminal(t("digest.nothing_new", lang, since=_local(since, tz)))
     header = t("digest.header", lang, since=_local(since, tz), until=_local(now, tz))
-    parts = render_digest(sections, header=header, names=names, lang=lang, tz=tz, now=now)
+    parts, _shown = compose_digest(entries, header=header, names=names, lang=lang, tz=tz,
+                                   since=since, now=now)
+    if not parts:
+        return to_terminal(t("digest.nothing_new", lang, since=_local(since, tz)))
     return "\n\n".join(to_terminal(part) for part in parts)
 
 

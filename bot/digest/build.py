@@ -119,13 +119,24 @@ async def _draft(
     chat, since = due.chat, due.since
     entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics,
                                    since=since - OVERLAP, until=now)
+    parts, shown = compose_digest(entries, header=_header(chat, since, now), names=names,
+                                  lang=chat.lang, tz=chat.tz, since=since, now=now)
+    return _Draft(due, parts, shown)
+
+
+def compose_digest(
+    entries: Sequence[DigestEntry], *, header: str, names: Mapping[str, Mapping[str, str]],
+    lang: str, tz: str, since: datetime, now: datetime,
+) -> tuple[list[str], list[DigestEntry]]:
+    """The digest's messages (best first per topic, at most `PER_TOPIC` stories a topic and a
+    line for the rest) and the entries they show; no messages when there is nothing."""
     ordered = order_entries(entries, list(names))
     sections = [(topic, items[:PER_TOPIC]) for topic, items in ordered]
-    parts = render_digest(
-        sections, header=_header(chat, since, now), names=names, lang=chat.lang, tz=chat.tz,
-        now=now, footers=_more_lines(ordered, chat.lang, since, now),
-    ) if sections else []
-    return _Draft(due, parts, [entry for _, items in sections for entry in items])
+    if not sections:
+        return [], []
+    parts = render_digest(sections, header=header, names=names, lang=lang, tz=tz, now=now,
+                          footers=_more_lines(ordered, lang, since, now))
+    return parts, [entry for _, items in sections for entry in items]
 
 
 async def _write(session: AsyncSession, draft: _Draft, *, kind: str,
