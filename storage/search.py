@@ -24,7 +24,7 @@ from storage.models import Item, ItemTopic, Source, UTCDateTime
 from storage.query import Query, fts5_expression, index_terms, parse, tsquery_expression
 from storage.text import fold
 
-CANDIDATES = 500  # the most recent matches ranked per query; beyond that recency dominates
+CANDIDATES = 200  # the most recent matches ranked per query; beyond that recency dominates
 COUNT_CAP = 1000  # matches are counted up to here; more shows as "1000+"
 FIRST_ID_RANGE = 20_000  # PostgreSQL: the newest ids searched first (see _match)
 MAX_WIDENING = 16.0
