@@ -14,8 +14,10 @@ from bot.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _newsbot(*args: str, stdin: str = "", cwd: Path) -> subprocess.CompletedProcess[str]:
+def _newsbot(*args: str, stdin: str = "", cwd: Path,
+             hash_seed: str = "0") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SEEDS_DIR": str(ROOT / "seeds"),
+           "PYTHONHASHSEED": hash_seed,
            "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'never-created.db'}"}
     env.pop("BOT_TOKEN", None)
     return subprocess.run(
@@ -61,6 +63,19 @@ def test_classify_answers_every_line_in_order_and_reports_bad_ones(tmp_path: Pat
     assert out[6]["topics"] == ["green"]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "never-created.db").exists()
+
+
+def test_the_same_items_get_the_same_answer_in_every_process(tmp_path: Path) -> None:
+    """Nothing depends on set or dict order (which Python's hash seed changes per process)."""
+    items = "\n".join(json.dumps(item, ensure_ascii=False) for item in (
+        {"id": "kk", "title": "ШЫҰ саммиті Астанада өтеді",
+         "text": "Шанхай ынтымақтастық ұйымы саммитіне дайындық басталды. Саммит шілдеде."},
+        {"id": "ru", "title": "Саммит ШОС: зелёная энергетика и климат",
+         "text": "На саммите ШОС обсудили возобновляемые источники энергии и выбросы."},
+    ))
+    answers = {_newsbot("classify", "--input", "-", stdin=items, cwd=tmp_path,
+                        hash_seed=seed).stdout for seed in ("1", "2")}
+    assert len(answers) == 1 and answers.pop().count('"id"') == 2
 
 
 def test_classify_reads_stdin_and_succeeds_on_good_input(monkeypatch, capsys) -> None:

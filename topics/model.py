@@ -126,16 +126,24 @@ class Classifier:
         terms = model.terms
         own = leftmost_longest(
             (m for m in matches if m.phrase in terms),
-            lambda m: (-abs(terms[m.phrase].weight), terms[m.phrase].text),
+            lambda m: (-abs(terms[m.phrase].weight), terms[m.phrase].text, m.phrase),
         )
-        occurrences: dict[Term, list[float]] = defaultdict(list)
+        # Terms that read the same (a Russian lemma and a Kazakh stem of "саммит") are one
+        # term: the strongest of them counts, and its repeats count as repeats.
+        occurrences: dict[str, list[float]] = defaultdict(list)
+        strongest: dict[str, Term] = {}
         for match in own:
             if weights[match.start] > 0:
-                occurrences[model.terms[match.phrase]].append(weights[match.start])
+                term = terms[match.phrase]
+                occurrences[term.text].append(weights[match.start])
+                known = strongest.get(term.text)
+                if known is None or abs(term.weight) > abs(known.weight):
+                    strongest[term.text] = term
         raw = 0.0
         anchor = 0.0
         why: list[tuple[str, float]] = []
-        for term, positions in occurrences.items():
+        for text, positions in occurrences.items():
+            term = strongest[text]
             contribution = term.weight * _evidence(positions)
             raw += contribution
             anchor += model.anchor_strength(term) * sum(positions)
