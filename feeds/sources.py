@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -87,7 +88,9 @@ async def add_source(db: Database, fetcher: Fetcher, url: str, *, name: str | No
         if not allow_private:  # refused before any request; fetch then checks each redirect
             await check_public_url(url)
         result = await fetcher.fetch(url, allow_private=allow_private)
-        feed = parse_feed(result.body, content_type=result.content_type, url=result.url)
+        # a body of up to 15 MiB: parsed off the event loop, like the poller does
+        feed = await asyncio.to_thread(parse_feed, result.body,
+                                       content_type=result.content_type, url=result.url)
     except (FetchError, FeedError) as error:
         raise SourceError(error.message) from error
     if lang is None:

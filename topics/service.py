@@ -323,7 +323,8 @@ class TopicService:
         assert change.term is not None
         async with self._lock:
             rules = self._tuning.rules.get(topic_id, {})
-            lexicon = self._in_lexicon(topic_id, change.term)
+            # rebuilding a classifier takes ~1 s of CPU: off the event loop
+            lexicon = await asyncio.to_thread(self._in_lexicon, topic_id, change.term)
             if change.term in rules and not lexicon:
                 await store.delete_rule(self.db, topic_id, change.term, actor_id)
             else:
