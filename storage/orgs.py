@@ -246,15 +246,16 @@ async def resolve(session: AsyncSession, name: str) -> list[OrgMatch]:
     spellings = [(alias, org_id) for alias, org_id in aliases]
     spellings += [(org.key, org.id or 0) for org in orgs.values()]
     needle_terms = " ".join(index_terms(needle))
+    terms = [" ".join(index_terms(alias)) for alias, _ in spellings]
     exact: dict[int, OrgMatch] = {}
-    for alias, org_id in spellings:
-        if alias == needle or (needle_terms and " ".join(index_terms(alias)) == needle_terms):
+    for (alias, org_id), alias_terms in zip(spellings, terms, strict=True):
+        if alias == needle or (needle_terms and alias_terms == needle_terms):
             org = _canonical(orgs, org_id)
             if org is not None:
                 exact[org.id or 0] = _match(org)
     if exact or len(needle) < MIN_FUZZY_CHARS:
         return list(exact.values())
-    choices = {i: " ".join(index_terms(alias)) for i, (alias, _) in enumerate(spellings)}
+    choices = dict(enumerate(terms))
     best: dict[int, OrgMatch] = {}
     for _, score, i in process.extract(
         needle_terms or needle, choices, scorer=_similarity, score_cutoff=FUZZY_CUTOFF,
