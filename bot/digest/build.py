@@ -181,10 +181,13 @@ async def plan_alerts(db: Database, chats: Sequence[Chat], now: datetime) -> int
     """Outbox rows (kind `alert`, period = item id) for instant-alert chats: high-scoring
     items of their topics fetched recently that the chat was not sent yet. Returns how many."""
     planned = 0
+    if not chats:
+        return planned
+    async with db.session() as session:
+        names = await topic_names(session)
     for chat in chats:
         since = max(chat.created_at, now - ALERT_WINDOW)
         async with db.session() as session:
-            names = await topic_names(session)
             entries = await digest_entries(session, chat_id=chat.id, topics=chat.topics,
                                            since=since, until=now, min_score=ALERT_SCORE)
             for entry in entries:
