@@ -70,6 +70,11 @@ async def test_topic_card_and_a_previewed_term_kept(sqlite_db, service) -> None:
         await h.press(preview, keep, user_id=ADMIN, lang="en")  # pressed twice
         assert "no longer waiting" in h.stub.callback_answers[-1]["text"]
 
+        # the card shows the change and who made it, with its local time
+        (card,) = await h.send("/topic green", chat_id=ADMIN, lang="en")
+        changes = card.plain.split("Latest changes (who: user id):\n")[1].splitlines()
+        assert "add_term term=зелёный водород, weight=2.0 (1)" in changes[0]
+
 
 async def test_a_trailing_number_is_a_weight_only_when_it_can_be_one(sqlite_db, service) -> None:
     async with BotHarness(sqlite_db, settings=_settings(), topic_service=service) as h:

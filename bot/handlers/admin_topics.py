@@ -11,11 +11,13 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.config import Settings
 from bot.filters import IsAdmin
 from bot.handlers.common import actor, echo, whole_number
 from bot.html import esc, link
@@ -23,7 +25,7 @@ from bot.i18n import t
 from bot.keyboards import ReviewCb, review_buttons
 from storage.db import Database
 from storage.outbox import last_delivered
-from topics import Preview, TopicInfo, TuningError
+from topics import ChangeRecord, Preview, TopicInfo, TuningError
 from topics.service import MAX_DAYS, MAX_WEIGHT
 
 router = Router(name="admin-topics")
@@ -32,6 +34,7 @@ router.callback_query.filter(IsAdmin())
 
 PREVIEW_DAYS = 7
 EXAMPLES_SHOWN = 5
+RECENT_CHANGES = 5  # tuning changes shown on a topic's card
 NAME_CHARS, DESCRIPTION_CHARS = 60, 300  # a name labels buttons and digest sections
 OFFERED = {"known"}  # refusal details listing what exists (not echoes of the admin's input)
 YES, NO = {"yes", "да", "иә", "+", "1", "true"}, {"no", "нет", "жоқ", "-", "0", "false"}
@@ -69,7 +72,7 @@ def refusal(error: TuningError, lang: str) -> str:
 
 @router.message(Command("topic"))
 async def show_topic(message: Message, command: CommandObject, topic_service: Any,
-                     lang: str) -> None:
+                     lang: str, settings: Settings) -> None:
     topic_id = (command.args or "").strip()
     if not topic_id:
         topics = await topic_service.list_topics()
@@ -81,7 +84,8 @@ async def show_topic(message: Message, command: CommandObject, topic_service: An
     except TuningError as error:
         await message.answer(refusal(error, lang))
         return
-    await message.answer(describe_text(info, lang))
+    changes = await topic_service.history(topic_id, limit=RECENT_CHANGES)
+    await message.answer(describe_text(info, lang, changes, settings.tz))
 
 
 @router.message(Command("topic_add_term"))
@@ -251,8 +255,9 @@ def preview_text(preview: Preview, topic_id: str, what: str, lang: str) -> str:
     return "\n".join(lines)
 
 
-def describe_text(info: TopicInfo, lang: str) -> str:
-    """A topic's card: threshold, strongest learned terms, admin rules, hits this week."""
+def describe_text(info: TopicInfo, lang: str, changes: list[ChangeRecord], tz: str) -> str:
+    """A topic's card: threshold, strongest learned terms, admin rules, hits this week and
+    the latest tuning changes with who made them and when."""
     name = info.names.get(lang) or info.names.get("ru") or info.id
     lines = [t("admin.topic_card", lang, topic=esc(f"{info.id} · {name}"),
                threshold=f"{info.threshold:.2f}", hits=info.hits_week,
@@ -261,6 +266,14 @@ def describe_text(info: TopicInfo, lang: str) -> str:
         if pairs:
             lines.append(t(key, lang))
             lines.extend(f"• {esc(term)} ({weight:+.2f})" for term, weight in pairs[:15])
+    if changes:
+        lines.append(t("admin.topic_changes", lang))
+        zone = ZoneInfo(tz)
+        lines.extend(
+            f"• {change.at.astimezone(zone):%d.%m %H:%M} {esc(change.action)} "
+            f"{echo(', '.join(f'{k}={v}' for k, v in change.detail.items()))} "
+            f"({change.actor_id or '—'})"
+            for change in changes)
     return "\n".join(lines)
 
 
