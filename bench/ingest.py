@@ -5,10 +5,13 @@ wall time of a second pass where every outlet answers 304, and the peak RSS.
 The outlets run in a separate process so that serving does not eat the poller's CPU.
 
     python bench/ingest.py [--outlets 200] [--items 50] [--database-url URL] [--no-ner]
-                           [--workers 2]
+                           [--workers 0]
 
-`--workers N` parses in N worker processes (`Poller(parse_executor=...)`); 0 parses in the
-default thread pool as the bot does. The pool and the classifier are warmed up untimed.
+By default feeds are parsed in the event loop's thread pool, as `newsbot run` and
+`newsbot fetch --once` do: that is the configuration the targets are for. `--workers N`
+parses in N worker processes instead (`Poller(parse_executor=...)`, which the product does
+not use), for comparison. Untimed before the clock starts: the classifier, the word lists
+of every language (each process loads them once, on its first feed) and the pool's workers.
 """
 
 from __future__ import annotations
@@ -82,9 +85,16 @@ LEAD = ("Об этом сообщила пресс-служба ведомств
         "завершатся до конца {year} года.")
 
 
+LANGS = ("ru", "ru", "ru", "kk", "en")  # outlet n writes in LANGS[n % 5]
+
+
+def lang_of(outlet: int) -> str:
+    return LANGS[outlet % len(LANGS)]
+
+
 def feed(outlet: int, items: int) -> bytes:
     rng = random.Random(outlet)
-    lang = ("ru", "ru", "ru", "kk", "en")[outlet % 5]
+    lang = lang_of(outlet)
     entries = []
     for number in range(items):
         title = rng.choice(TITLES[lang]).format(place=rng.choice(PLACES), n=rng.randint(2, 900))
@@ -116,13 +126,19 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def warm_up(pool: Executor, workers: int) -> None:
-    """Start every worker and load its word lists before the clock starts."""
-    body = feed(0, 5)
-    jobs = [pool.submit(parse_items, body, None, "http://warm.test/", "ru", datetime.now(UTC))
-            for _ in range(workers * 2)]
-    for job in jobs:
-        job.result()
+def warm_up(pool: Executor | None, workers: int) -> None:
+    """Load the word lists of every language (once per process, in the product too) and
+    start every parse worker before the clock starts."""
+    jobs = [(feed(outlet, 5), lang_of(outlet)) for outlet in range(len(LANGS))]
+    if pool is None:
+        for body, lang in jobs:
+            parse_items(body, None, "http://warm.test/", lang, datetime.now(UTC))
+        return
+    futures = [pool.submit(parse_items, body, None, "http://warm.test/", lang,
+                           datetime.now(UTC))
+               for _ in range(workers) for body, lang in jobs]
+    for future in futures:
+        future.result()
 
 
 async def bench(args: argparse.Namespace, url: str, port: int, pool: Executor | None) -> None:
@@ -132,7 +148,7 @@ async def bench(args: argparse.Namespace, url: str, port: int, pool: Executor | 
         for outlet in range(args.outlets):
             session.add(Source(name=f"Outlet {outlet}",
                                url=f"http://127.0.0.1:{port}/o{outlet}/rss.xml",
-                               lang=("ru", "ru", "ru", "kk", "en")[outlet % 5]))
+                               lang=lang_of(outlet)))
         await session.commit()
     classifier = load_classifier(ROOT / "seeds", ner=not args.no_ner)
     classifier.classify("Прогрев", "Казахстан и ШОС: зелёная энергетика", "ru")
@@ -174,8 +190,8 @@ def main() -> None:
                         help="an empty database (create it first for PostgreSQL, e.g. "
                              "postgresql+asyncpg://postgres@127.0.0.1:5432/newsbot_bench); "
                              "default: SQLite in a temporary folder")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="parse in this many processes (0: in threads, as the bot does)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="parse in this many processes (default 0: threads, as the product)")
     parser.add_argument("--no-ner", action="store_true",
                         help="classify without the NER model (gazetteer organisations only)")
     args = parser.parse_args()
@@ -190,7 +206,7 @@ def main() -> None:
             if args.workers:
                 pool = stack.enter_context(ProcessPoolExecutor(
                     args.workers, mp_context=multiprocessing.get_context("spawn")))
-                warm_up(pool, args.workers)
+            warm_up(pool, args.workers)
             url = args.database_url
             if url is None:
                 folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="newsbot-"))
