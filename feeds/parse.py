@@ -170,15 +170,19 @@ def _summary(entry: Any) -> str:
 
 
 def parse_feed(body: bytes, *, content_type: str | None = None, url: str = "") -> ParsedFeed:
-    """Parse a feed; raise `FeedError` for an empty body, an HTML page or unreadable bytes."""
+    """Parse a feed; raise `FeedError` for an empty body, an HTML page or unreadable bytes.
+
+    Entry links are left as the feed wrote them (an `xml:base` applied): `normalize_entry`
+    resolves them against the feed's URL. Handing feedparser the URL as a base would make
+    it join URLs at every element's start, a fifth of its time on an ordinary feed.
+    """
     if not body.strip():
         raise FeedError("empty body: the server answered without content")
     text, encoding = decode_body(body, content_type)
     utf8 = _XML_DECL_TEXT_RE.sub(r"\g<1>utf-8", text, count=1).encode("utf-8")
     parsed = feedparser.parse(
         utf8,
-        response_headers={"content-type": "application/xml; charset=utf-8",
-                          "content-location": url},
+        response_headers={"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
         resolve_relative_uris=False,
     )

@@ -136,3 +136,22 @@ def test_near_keys_match_reworded_story_only() -> None:
                      "Документ подписан в Пекине, объём поставок вырастет вдвое.")
     assert near_similarity(set(a.split()), set(b.split())) >= 0.6
     assert near_similarity(set(a.split()), set(other.split())) < 0.6
+
+
+def test_relative_links_resolve_against_the_feed_url_and_xml_base() -> None:
+    body = (b'<?xml version="1.0" encoding="utf-8"?>'
+            b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/kk/">'
+            b"<title>T</title><id>urn:t</id><updated>2026-11-25T10:00:00Z</updated>"
+            b'<entry><id>urn:1</id><title>One</title><link href="news/1?utm_source=x"/>'
+            b"<updated>2026-11-25T10:00:00Z</updated></entry>"
+            b'<entry xml:base="http://other.test/a/"><id>urn:2</id><title>Two</title>'
+            b'<link href="2.html"/><updated>2026-11-25T10:00:00Z</updated></entry>'
+            b"</feed>")
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>R</title>'
+           b"<item><title>Three</title><link>/ru/3</link><guid>g3</guid></item>"
+           b"</channel></rss>")
+    url = "http://news.test/feeds/all.xml"
+    found = [normalize_entry(entry, default_lang="ru", fetched_at=FETCHED, base_url=url).url
+             for feed in (body, rss) for entry in parse_feed(feed, url=url).entries]
+    assert found == ["http://news.test/kk/news/1", "http://other.test/a/2.html",
+                     "http://news.test/ru/3"]
