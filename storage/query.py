@@ -105,6 +105,20 @@ class Query:
         """Whether there is anything to look for (excluded words alone are not enough)."""
         return bool(self.groups) or self.has_filters
 
+    @property
+    def contradictory(self) -> bool:
+        """Whether an excluded phrase is part of every alternative of a required group, so
+        that nothing can match (`ветер -ветер`, `"зелёная экономика" -экономика`)."""
+        return any(
+            all(_contains(phrase, part) for phrase in group)
+            for group in self.groups for excluded in self.excluded for part in excluded
+        )
+
+
+def _contains(phrase: Phrase, part: Phrase) -> bool:
+    size = len(part)
+    return any(phrase[start : start + size] == part for start in range(len(phrase) - size + 1))
+
 
 def index_terms(text: str) -> list[str]:
     """The words of `text` as the index stores them (see `stem`), split at inner hyphens.

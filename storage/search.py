@@ -12,7 +12,7 @@ Matches are counted up to `COUNT_CAP` (a common word would otherwise cost a full
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -71,13 +71,24 @@ def index_text(text: str) -> str:
 
 
 def lang_tag(lang: str) -> str:
-    """The index tag of an item language: filters that never change are index terms, so a
-    filtered search is an index intersection rather than a row-by-row check."""
+    """The index tag of an item language: filters are index terms, so a filtered search is an
+    intersection inside the index rather than a row-by-row check of every match."""
     return "zzlang" + "".join(ch for ch in fold(lang) if ch.isalnum())
 
 
 def source_tag(source_id: int) -> str:
     return f"zzsrc{source_id}"
+
+
+def topic_tag(topic_id: str) -> str:
+    """The tag of an item that is on topic `topic_id` (hex: ids may hold `_`, which both
+    tokenizers split on)."""
+    return "zztopic" + topic_id.encode().hex()
+
+
+def tags_text(lang: str, source_id: int, topics: Iterable[str] = ()) -> str:
+    """An item's index tags: its language, its outlet and the topics it is on."""
+    return " ".join([lang_tag(lang), source_tag(source_id), *map(topic_tag, sorted(topics))])
 
 
 # ---------------------------------------------------------------- writing the index
@@ -92,12 +103,19 @@ _PG_UPSERT = sa.text(
     " || setweight(to_tsvector('simple', :tags), 'D'))"
     " ON CONFLICT (item_id) DO UPDATE SET tsv = excluded.tsv"
 )
+# tags are the only terms of weight D: replacing them leaves the words as they are
+_FTS5_SET_TAGS = sa.text("UPDATE item_fts SET tags = :tags WHERE rowid = :id")
+_PG_SET_TAGS = sa.text(
+    "UPDATE item_search SET tsv = ts_filter(tsv, '{a,b}')"
+    " || setweight(to_tsvector('simple', :tags), 'D') WHERE item_id = :id"
+)
 
 
-def index_row(item_id: int, title: str, text: str, lang: str, source_id: int) -> dict[str, object]:
+def index_row(item_id: int, title: str, text: str, lang: str, source_id: int,
+              topics: Iterable[str] = ()) -> dict[str, object]:
     """One item's index row: what `index_items` writes (bulk loaders and migrations too)."""
     return {"id": item_id, "title": index_text(title), "body": index_text(text or ""),
-            "tags": f"{lang_tag(lang)} {source_tag(source_id)}"}
+            "tags": tags_text(lang, source_id, topics)}
 
 
 def write_index_sql(dialect: str) -> list[sa.TextClause]:
@@ -105,21 +123,53 @@ def write_index_sql(dialect: str) -> list[sa.TextClause]:
     return [_FTS5_DELETE, _FTS5_INSERT] if dialect == "sqlite" else [_PG_UPSERT]
 
 
+def write_tags_sql(dialect: str) -> sa.TextClause:
+    """The statement that replaces the tags of an indexed item (run with `{id, tags}` rows)."""
+    return _FTS5_SET_TAGS if dialect == "sqlite" else _PG_SET_TAGS
+
+
+async def _tag_sources(
+    session: AsyncSession, item_ids: Collection[int]
+) -> dict[int, tuple[str, int, list[str]]]:
+    """Language, outlet and on-topic topics of stored items, as the session sees them."""
+    rows = await session.exec(
+        sa.select(Item.id, Item.lang, Item.source_id).where(Item.id.in_(list(item_ids)))
+    )
+    found: dict[int, tuple[str, int, list[str]]] = {
+        item_id: (lang, source_id, []) for item_id, lang, source_id in rows
+    }
+    topics = await session.exec(
+        sa.select(ItemTopic.item_id, ItemTopic.topic_id)
+        .where(ItemTopic.item_id.in_(list(found)), ItemTopic.on_topic)
+    )
+    for item_id, topic_id in topics:
+        found[item_id][2].append(topic_id)
+    return found
+
+
 async def index_items(session: AsyncSession, items: Sequence[Item]) -> None:
     """Add or refresh the index rows of `items` in the session's transaction (no commit).
 
-    The rows must be flushed (ids set). Title and text come from `items`; language and
-    source are read back from the rows, so callers may pass just id, title and text."""
+    The rows must be flushed (ids set), their topic scores too. Title and text come from
+    `items`; language, outlet and topics are read back from the store, so callers may pass
+    just id, title and text."""
     texts = {item.id: (item.title, item.text) for item in items if item.id is not None}
     if not texts:
         return
-    stored = await session.exec(
-        sa.select(Item.id, Item.lang, Item.source_id).where(Item.id.in_(list(texts)))
-    )
-    rows = [index_row(item_id, *texts[item_id], lang, source_id)
-            for item_id, lang, source_id in stored]
+    stored = await _tag_sources(session, texts)
+    rows = [index_row(item_id, *texts[item_id], *tags) for item_id, tags in stored.items()]
     for statement in write_index_sql(session.bind.dialect.name) if rows else ():
         await session.exec(statement, params=rows)
+
+
+async def refresh_tags(session: AsyncSession, item_ids: Collection[int]) -> None:
+    """Rewrite the tags of indexed items after their topic scores changed (no commit)."""
+    if not item_ids:
+        return
+    stored = await _tag_sources(session, item_ids)
+    rows = [{"id": item_id, "tags": tags_text(*tags)} for item_id, tags in stored.items()]
+    if rows:
+        await session.exec(write_tags_sql(session.bind.dialect.name), params=rows)
 
 
 async def reindex(db: Database, batch: int = REINDEX_BATCH) -> int:
@@ -173,7 +223,7 @@ async def search(
     now = now or datetime.now(UTC)
     async with db.session() as session:
         query = parse(query_text, now=now, synonyms=await alias_synonyms(session))
-        if not query.searchable:
+        if not query.searchable or query.contradictory:
             return SearchPage(0, [], query.hint)
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
@@ -208,17 +258,14 @@ async def _match(
         ranges = _IdRanges(min_id, newest)
     while True:
         sql = _Sql(dialect, query, source_ids, ranges.floor)
-        rows = await session.exec(sql.candidates(), params={**sql.params, "cap": CANDIDATES})
-        candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
-                                 float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
-        if len(candidates) >= CANDIDATES or ranges.complete:
+        params = {**sql.params, "cap": CANDIDATES, "count_cap": COUNT_CAP + 1}
+        rows = (await session.exec(sql.candidates(), params=params)).all()
+        if len(rows) >= CANDIDATES or ranges.complete:
             break
-        ranges.widen(len(candidates), CANDIDATES)
-    total = len(candidates)
-    if total >= CANDIDATES:  # counted in the same range: beyond it, the count is "N+"
-        sql = _Sql(dialect, query, source_ids, ranges.floor)
-        params = {**sql.params, "cap": COUNT_CAP + 1}
-        total = (await session.exec(sql.count(), params=params)).scalar_one()
+        ranges.widen(len(rows), CANDIDATES)
+    candidates = [_Candidate(r.id, float(r.rel or 0.0), float(r.epoch),
+                             float(r.topic_score or 0.0), bool(r.on_topic)) for r in rows]
+    total = rows[0].matched if rows else 0
     return candidates, total, not ranges.complete
 
 
@@ -282,78 +329,66 @@ _EPOCH = {
 
 
 class _Sql:
-    """The statements of one query: fixed SQL text per backend; user input only as parameters
+    """The statement of one query: fixed SQL text per backend; user input only as parameters
     (the match expression is one bound string built from letters and digits)."""
 
-    def __init__(
-        self, dialect: str, query: Query, source_ids: list[int] | None, min_id: int | None
-    ) -> None:
+    def __init__(self, dialect: str, query: Query, source_ids: list[int] | None,
+                 min_id: int | None) -> None:
         self.query = query
-        indexed = bool(query.groups)  # language and source are index tags then
+        indexed = bool(query.groups)  # language, source and topic are index tags then
         self.source_ids = None if indexed else source_ids
-        # SQLite: `+rowid` keeps FTS5 from looking each topic id up in the index
-        id_column = "i.id" if not indexed else (
-            "+item_fts.rowid" if dialect == "sqlite" else "s.item_id")
-        self.clauses, self.params = _filters(query, self.source_ids, with_tags=not indexed,
-                                             id_column=id_column)
+        self.clauses, self.params = _filters(query, self.source_ids, with_tags=not indexed)
         tags = _tags(query, source_ids)
-        if min_id is not None:
-            self.clauses.append(
-                ("item_fts.rowid" if dialect == "sqlite" else "s.item_id") + " >= :min_id"
-            )
-            self.params["min_id"] = min_id
         if not indexed:
-            self.rel, self.source, self.order = "0.0", "item AS i", "i.published_at DESC"
-            self.count_source = self.source
+            self.id, self.key, self.order = "i.id", "i.published_at", "i.published_at DESC"
+            self.rel = "0.0"
         elif dialect == "sqlite":
+            self.id = self.key = "item_fts.rowid"
+            self.order = "item_fts.rowid DESC"
             self.rel = "-bm25(item_fts, 4.0, 1.0, 0.0)"
-            self.source = "item_fts JOIN item AS i ON i.id = item_fts.rowid"
-            self.count_source = self.source if self._needs_item() else "item_fts"
             self.clauses.insert(0, "item_fts MATCH :match")
             self.params["match"] = fts5_expression(query, tags)
-            self.order = "item_fts.rowid DESC"
         else:
+            self.id = self.key = "s.item_id"
             self.rel = "ts_rank(s.tsv, to_tsquery('simple', :match))"
-            self.source = "item_search AS s JOIN item AS i ON i.id = s.item_id"
-            self.count_source = self.source if self._needs_item() else "item_search AS s"
-            self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
-            self.params["match"] = tsquery_expression(query, tags)
             # `+ 0`: never walk the primary key backwards testing every row (the planner's
             # guess for a rare word, which then reads the whole table); collect the GIN
             # matches and sort them instead (the id floors keep that set small)
             self.order = "s.item_id + 0 DESC"
+            self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
+            self.params["match"] = tsquery_expression(query, tags)
+        if min_id is not None:
+            self.clauses.append(f"{self.id} >= :min_id")
+            self.params["min_id"] = min_id
         self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
-        self.where = " AND ".join(self.clauses) or "1 = 1"
-
-    def _needs_item(self) -> bool:
-        """Whether a filter reads the item row (counting needs no join otherwise)."""
-        return any(clause.startswith("i.") for clause in self.clauses)
+        self.source = {"sqlite": "item_fts", "postgresql": "item_search AS s"}.get(dialect)
+        if not indexed:
+            self.source = "item AS i"
+        elif any(clause.startswith("i.") for clause in self.clauses):
+            self.source += f" JOIN item AS i ON i.id = {self.id}"
 
     def candidates(self) -> sa.TextClause:
-        """The newest CANDIDATES matches with what ranking needs; relevance and topic scores
-        are computed in the outer query, for the kept rows only."""
-        inner = (
-            f"SELECT i.id AS id, {self.epoch} AS epoch"
-            + (", s.tsv AS tsv" if "s.tsv" in self.rel else "")
-            + f" FROM {self.source} WHERE {self.where} ORDER BY {self.order} LIMIT :cap"
+        """The newest :cap of the newest :count_cap matches with what ranking needs, and how
+        many matches that was (counting every match of a common word would cost too much).
+        Relevance and topic scores are computed for the kept rows only, but bm25() only
+        works in the query that holds the MATCH."""
+        where = " AND ".join(self.clauses) or "1 = 1"
+        bm25 = "bm25" in self.rel
+        matches = (
+            f"SELECT {self.id} AS id, {self.key} AS k"
+            + (f", {self.rel} AS rel" if bm25 else ", s.tsv AS tsv" if "s.tsv" in self.rel else "")
+            + f" FROM {self.source} WHERE {where} ORDER BY {self.order} LIMIT :count_cap"
         )
-        rel = self.rel.replace("s.tsv", "c.tsv")
-        if "bm25" in rel:  # bm25() only works in the query that holds the MATCH
-            inner = inner.replace(" AS epoch", f" AS epoch, {rel} AS rel")
-            rel = "c.rel"
-        sql = f"SELECT c.id, c.epoch, {rel} AS rel, {_TOPIC_COLUMNS} FROM ({inner}) AS c"
+        newest = (f"SELECT m.*, count(*) OVER () AS matched FROM ({matches}) AS m"
+                  " ORDER BY m.k DESC LIMIT :cap")
+        rel = "c.rel" if bm25 else self.rel.replace("s.tsv", "c.tsv")
+        sql = (f"SELECT c.id, {self.epoch} AS epoch, {rel} AS rel, {_TOPIC_COLUMNS}, c.matched"
+               f" FROM ({newest}) AS c JOIN item AS i ON i.id = c.id")
         return self._bind(sa.text(sql)).columns(
             sa.column("id", sa.Integer), sa.column("epoch", sa.Float), sa.column("rel", sa.Float),
             sa.column("topic_score", sa.Float), sa.column("on_topic", sa.Boolean),
+            sa.column("matched", sa.Integer),
         )
-
-    def count(self) -> sa.TextClause:
-        """Counts matches up to :cap (counting every match of a common word costs too much);
-        ordered like the candidates so that PostgreSQL plans it the same way."""
-        return self._bind(sa.text(
-            f"SELECT count(*) FROM (SELECT 1 FROM {self.count_source} WHERE {self.where}"
-            f" ORDER BY {self.order} LIMIT :cap) AS n"
-        ))
 
     def _bind(self, statement: sa.TextClause) -> sa.TextClause:
         if self.query.since:
@@ -364,18 +399,20 @@ class _Sql:
 
 
 def _tags(query: Query, source_ids: list[int] | None) -> list[list[str]]:
-    """The index tags a query requires: its language, any of its sources."""
+    """The index tags a query requires: its language, any of its sources, its topic."""
     tags = [[lang_tag(query.lang)]] if query.lang else []
     if source_ids:
         tags.append([source_tag(source_id) for source_id in source_ids])
+    if query.topic:
+        tags.append([topic_tag(query.topic)])
     return tags
 
 
 def _filters(
-    query: Query, source_ids: list[int] | None, *, with_tags: bool, id_column: str
+    query: Query, source_ids: list[int] | None, *, with_tags: bool
 ) -> tuple[list[str], dict[str, object]]:
     """Fixed SQL fragments over `item AS i` for the query's filters, and their parameters
-    (`with_tags`: language and source too, when the index does not check them)."""
+    (`with_tags`: language, source and topic too, when the index does not check them)."""
     clauses: list[str] = []
     params: dict[str, object] = {}
     if query.lang and with_tags:
@@ -387,10 +424,9 @@ def _filters(
     if source_ids is not None:
         clauses.append("i.source_id IN :source_ids")
         params["source_ids"] = source_ids
-    if query.topic:  # the topic's on-topic ids are collected once, then probed per match
+    if query.topic and with_tags:  # the topic's on-topic ids collected once, then probed
         clauses.append(
-            f"{id_column} IN (SELECT item_id FROM item_topic WHERE topic_id = :topic"
-            " AND on_topic)"
+            "i.id IN (SELECT item_id FROM item_topic WHERE topic_id = :topic AND on_topic)"
         )
         params["topic"] = query.topic
     return clauses, params

@@ -26,6 +26,7 @@ from storage.models import (
     utcnow,
 )
 from storage.orgs import org_ids
+from storage.search import refresh_tags
 
 
 @dataclass(frozen=True)
@@ -208,3 +209,4 @@ async def replace_scores(db: Database, batch: Sequence[ItemScores]) -> None:
                 for (item_id, org_id), count in org_rows.items()
             ])
         await session.exec(sa.update(Item).where(Item.id.in_(ids)).values(scored_at=utcnow()))
+        await refresh_tags(session, ids)

@@ -3,16 +3,19 @@ languages, filters, organisation aliases, ranking and clean-up."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 
-from storage.db import Database
+from storage.db import Database, alembic_config, upgrade
 from storage.items import ItemRecord, TopicScore, store_items
 from storage.models import Item, Source
 from storage.orgs import org_ids
 from storage.search import reindex, search
+from storage.topics import ItemScores, replace_scores
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -100,6 +103,36 @@ async def test_phrases_exclusions_and_filters(db: Database) -> None:
     assert (page.total, page.query_hint) == (0, "unknown_source")
     page = await search(db, "энергетика since:вчера", now=NOW)
     assert page.query_hint == "bad_since" and page.total == 4
+
+
+async def test_topic_filter_follows_rescoring(db: Database) -> None:
+    """`topic:` is an index tag: when tuning rescores items, the search follows the new scores
+    (and a topic id with `_`, which the tokenizers split on, is matched whole)."""
+    kept, gained = await add_items(
+        db,
+        {"title": "Ветропарк в Жанатасе", "topics": {"green": 0.9}},
+        {"title": "Ветропарк и субботник", "topics": {"green": 0.2}},
+    )
+    assert await titles(db, "ветропарк topic:green") == ["Ветропарк в Жанатасе"]
+    await replace_scores(db, [
+        ItemScores(kept, [("green", 0.1, False, [])], {}, {}),
+        ItemScores(gained, [("green", 0.7, True, []), ("clean_air", 0.6, True, [])], {}, {}),
+    ])
+    assert await titles(db, "ветропарк topic:green") == ["Ветропарк и субботник"]
+    assert await titles(db, "ветропарк topic:clean_air") == ["Ветропарк и субботник"]
+    assert await titles(db, "ветропарк topic:clean") == []
+    assert await titles(db, "ветропарк lang:ru source:kursiv") == [  # other tags are kept
+        "Ветропарк и субботник", "Ветропарк в Жанатасе"]
+    assert await titles(db, "жанатас") == ["Ветропарк в Жанатасе"]  # and so are the words
+
+
+async def test_migration_0006_tags_items_stored_before_it(db: Database) -> None:
+    await add_items(db, {"title": "Ветропарк в Жанатасе", "topics": {"green": 0.9}})
+    await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0005")
+    assert await titles(db, "ветропарк topic:green") == []  # the tag is gone with 0006
+    assert await titles(db, "ветропарк lang:ru") == ["Ветропарк в Жанатасе"]
+    await upgrade(db.url)
+    assert await titles(db, "ветропарк topic:green") == ["Ветропарк в Жанатасе"]
 
 
 async def test_ranking_relevance_recency_and_topic(db: Database) -> None:

@@ -70,3 +70,21 @@ def test_match_expressions_hold_only_quoted_words(text: str) -> None:
         assert term.isalnum(), term
     assert fts5_expression(query).count('"') % 2 == 0
     assert tsquery_expression(query).count("'") % 2 == 0
+
+
+@pytest.mark.parametrize(("text", "contradictory"), [
+    ("ветер -ветер", True),
+    ('"зелёная экономика" -экономики', True),  # every match holds the excluded word
+    ('"зелёная экономика" -"зелёная экономика"', True),
+    ("ветер -уголь", False),
+    ('ветер -"ветер уголь"', False),  # a match need not hold the whole excluded phrase
+    ('"зелёная экономика" -"экономика зелёная"', False),
+])
+def test_queries_that_exclude_what_they_require_match_nothing(text: str,
+                                                              contradictory: bool) -> None:
+    assert parse(text).contradictory is contradictory
+
+
+async def test_a_contradictory_query_answers_with_an_empty_page(store: Database) -> None:
+    page = await search(store, "энергия -энергии", now=NOW)
+    assert (page.total, page.hits) == (0, [])

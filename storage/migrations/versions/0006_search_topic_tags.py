@@ -1,0 +1,51 @@
+"""search index tags: the topics an item is on (fast `topic:` searches)
+
+The tags of items that are on some topic are rewritten with their topic tags
+(storage.search.topic_tag); other items' tags do not change.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.search import tags_text, write_tags_sql
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+BATCH = 5000
+
+
+def _retag(with_topics: bool) -> None:
+    """Rewrite the tags of every on-topic item, an id range at a time."""
+    bind = op.get_bind()
+    statement = write_tags_sql(bind.dialect.name)
+    newest = bind.execute(sa.text("SELECT max(id) FROM item")).scalar() or 0
+    for first in range(1, newest + 1, BATCH):
+        rows = bind.execute(
+            sa.text("SELECT i.id, i.lang, i.source_id, t.topic_id FROM item AS i"
+                    " JOIN item_topic AS t ON t.item_id = i.id AND t.on_topic"
+                    " WHERE i.id >= :first AND i.id < :after"),
+            {"first": first, "after": first + BATCH},
+        ).all()
+        tags: dict[int, tuple[str, int, list[str]]] = {}
+        for item_id, lang, source_id, topic_id in rows:
+            tags.setdefault(item_id, (lang, source_id, []))[2].append(topic_id)
+        if tags:
+            bind.execute(statement, [
+                {"id": item_id,
+                 "tags": tags_text(lang, source_id, topics if with_topics else ())}
+                for item_id, (lang, source_id, topics) in tags.items()
+            ])
+
+
+def upgrade() -> None:
+    _retag(with_topics=True)
+
+
+def downgrade() -> None:
+    _retag(with_topics=False)
