@@ -25,6 +25,7 @@ from storage.items import (
     TopicScore,
     existing_keys,
     guid_key,
+    refresh_near_index,
     store_items,
     url_key,
 )
@@ -97,12 +98,13 @@ def _records(source: Source, items: Sequence[NormalItem], classifier: Classifier
              fetched_at: datetime) -> list[ItemRecord]:
     assert source.id is not None
     results = classifier.classify_many([(i.title, i.text, i.lang) for i in items])
+    topic_ids = classifier.topic_ids  # a property that builds its list on every read
     records = []
     for item, result in zip(items, results, strict=True):
         scores = [
             TopicScore(topic_id, float(result.scores.get(topic_id, 0.0)),
                        topic_id in result.topics, list(result.why.get(topic_id, [])))
-            for topic_id in classifier.topic_ids
+            for topic_id in topic_ids
         ]
         records.append(ItemRecord(
             source_id=source.id, guid=item.guid, url=item.url, title=item.title,
@@ -182,6 +184,11 @@ class Poller:
 
     async def _poll_many(self, sources: Sequence[Source], progress: Progress | None,
                          spread: float) -> PollSummary:
+        if not sources:
+            return PollSummary()
+        # once per poll, not per outlet: what other processes stored since the last poll
+        await refresh_near_index(self.db, self.clock())
+
         async def one(source: Source) -> SourceOutcome:
             if spread:
                 await asyncio.sleep(self.rng.uniform(0, spread))
@@ -246,7 +253,7 @@ class Poller:
         classifier = self.classifier_provider()
         records = await asyncio.to_thread(_records, source, fresh, classifier, fetched_at)
         async with self._db_slots:
-            stored = await store_items(self.db, records)
+            stored = await store_items(self.db, records, refresh=False)
         outcome.new = stored.new
         outcome.duplicate += stored.duplicate
         return outcome

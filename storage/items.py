@@ -4,7 +4,8 @@ and clusters, atomically: an item is never half-written.
 Duplicates are decided by the unique `guid_key` and `url_key`: a concurrent or repeated poll
 that loses the race gets an integrity error, which counts as a duplicate, not a failure.
 Clusters (the same story from several outlets) are found with an in-memory inverted index of
-the recent items' near keys, refreshed incrementally from the store before each call.
+the recent items' near keys, refreshed incrementally from the store before each call (or,
+for a poll, once at its start: `refresh_near_index`).
 """
 
 from __future__ import annotations
@@ -175,9 +176,11 @@ class _NearIndex:
         forms = set(record.near_key.split())
         if len(forms) < MIN_SHARED:
             return None
-        shared = Counter(item_id for form in forms
-                         if len(ids := self.by_form.get(form, ())) <= MAX_POSTING
-                         for item_id in ids)
+        shared: Counter[int] = Counter()
+        for form in forms:
+            ids = self.by_form.get(form)
+            if ids and len(ids) <= MAX_POSTING:
+                shared.update(ids)  # counted in C, not item by item in Python
         best: tuple[float, int, int] | None = None
         for item_id, count in shared.items():
             if count < 2:
@@ -210,12 +213,17 @@ async def existing_keys(db: Database, guid_keys: Iterable[str],
     guids, urls = sorted(set(guid_keys)), sorted(set(url_keys))
     found: set[str] = set()
     async with db.session() as session:
-        for column, keys in ((Item.guid_key, guids), (Item.url_key, urls)):
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start:start + _CHUNK]
-                rows = await session.exec(select(column).where(column.in_(chunk)))
-                found.update(rows)
-    return found
+        # both keys in one query per chunk (each column has its unique index)
+        for start in range(0, max(len(guids), len(urls)), _CHUNK):
+            wanted_guids = guids[start:start + _CHUNK]
+            wanted_urls = urls[start:start + _CHUNK]
+            rows = await session.exec(
+                select(Item.guid_key, Item.url_key).where(sa.or_(
+                    col(Item.guid_key).in_(wanted_guids), col(Item.url_key).in_(wanted_urls))))
+            for guid, url in rows:
+                found.add(guid)
+                found.add(url)
+    return found.intersection(guids).union(found.intersection(urls))
 
 
 def _row(record: ItemRecord, now: datetime) -> dict[str, object]:
@@ -240,20 +248,24 @@ def _distinct(records: Sequence[ItemRecord]) -> list[ItemRecord]:
     return kept
 
 
-async def _org_map(db: Database, records: Sequence[ItemRecord]) -> dict[str, int]:
-    """Organisation ids for every key the records mention (unknown keys are created)."""
+async def _org_map(session: AsyncSession, records: Sequence[ItemRecord]) -> dict[str, int]:
+    """Organisation ids for every key the records mention; unknown keys are created in the
+    session's transaction, so they exist exactly when the items naming them do.
+
+    Called after the items' INSERT: on SQLite the transaction then holds the write lock, so
+    no other writer can create the same organisation in between; on PostgreSQL a concurrent
+    creation is absorbed by `org_ids`' savepoint, and keys are created in order, so two
+    transactions wait for each other's new organisation without a deadlock."""
     keys = sorted({key for record in records for key in record.orgs})
     if not keys:
         return {}
-    async with db.session() as session:
-        names = {k: v for record in records for k, v in record.org_names.items()}
-        ids = await org_ids(session, keys, names)
-        await session.commit()
-    return ids
+    names = {k: v for record in records for k, v in record.org_names.items()}
+    return await org_ids(session, keys, names)
 
 
 async def _write_details(session: AsyncSession, ids: Sequence[int],
-                         records: Sequence[ItemRecord], orgs: dict[str, int]) -> None:
+                         records: Sequence[ItemRecord], rows: Sequence[dict[str, object]],
+                         clusters: Sequence[int], orgs: dict[str, int]) -> None:
     """Topic scores, organisations and search-index rows of just inserted items."""
     pairs = list(zip(ids, records, strict=True))
     topics = [{"item_id": item_id, "topic_id": s.topic_id, "score": s.score,
@@ -271,16 +283,31 @@ async def _write_details(session: AsyncSession, ids: Sequence[int],
             {"item_id": item_id, "org_id": org_id, "mentions": count}
             for (item_id, org_id), count in mentions.items()
         ])
-    # the index needs only these fields of the rows just written; model_construct skips
-    # validation, which costs more than the rest of an item's store work in this process
+    # the rows just written as items: model_construct skips validation, which costs more
+    # than the rest of an item's store work, and with every field given it also skips
+    # resolving defaults (a quarter of the remaining cost)
     await index_items(session, [
-        Item.model_construct(id=item_id, title=record.title, text=record.text)
-        for item_id, record in pairs
+        Item.model_construct(id=item_id, cluster_id=cluster, **row)
+        for item_id, row, cluster in zip(ids, rows, clusters, strict=True)
     ])
 
 
-async def _store_batch(db: Database, records: Sequence[ItemRecord], index: _NearIndex,
-                       orgs: dict[str, int]) -> list[int]:
+async def _set_clusters(session: AsyncSession, ids: Sequence[int],
+                        clusters: Sequence[int]) -> None:
+    """Store the clusters of just inserted items: most start their own (one statement)."""
+    alone = [item_id for item_id, cluster in zip(ids, clusters, strict=True)
+             if cluster == item_id]
+    joined = [{"item": item_id, "cluster": cluster}
+              for item_id, cluster in zip(ids, clusters, strict=True) if cluster != item_id]
+    for start in range(0, len(alone), _CHUNK):
+        await session.exec(update(_ITEM).where(_ITEM.c.id.in_(alone[start:start + _CHUNK]))
+                           .values(cluster_id=_ITEM.c.id))
+    if joined:
+        await session.exec(_SET_CLUSTER, params=joined)
+
+
+async def _store_batch(db: Database, records: Sequence[ItemRecord],
+                       index: _NearIndex) -> list[int]:
     """All `records` in one transaction (the fast path); IntegrityError if any is known."""
     now = utcnow()
     rows = [_row(record, now) for record in records]
@@ -293,16 +320,16 @@ async def _store_batch(db: Database, records: Sequence[ItemRecord], index: _Near
             found = dict((await session.exec(
                 select(Item.guid_key, Item.id).where(col(Item.guid_key).in_(keys)))).all())
             ids = [found[key] for key in keys]
+            orgs = await _org_map(session, records)
             clusters = []
             for item_id, record in zip(ids, records, strict=True):
                 cluster = index.match(record) or item_id
-                clusters.append((item_id, cluster))
+                clusters.append(cluster)
                 index.add(item_id, record.source_id, cluster, record.published_at,
                           record.near_key)
                 added.append(item_id)
-            await session.exec(_SET_CLUSTER, params=[
-                {"item": item_id, "cluster": cluster} for item_id, cluster in clusters])
-            await _write_details(session, ids, records, orgs)
+            await _set_clusters(session, ids, clusters)
+            await _write_details(session, ids, records, rows, clusters, orgs)
     except BaseException:
         for item_id in added:  # nothing of the batch exists: forget its provisional keys
             index.drop(item_id)
@@ -310,24 +337,33 @@ async def _store_batch(db: Database, records: Sequence[ItemRecord], index: _Near
     return ids
 
 
-async def _store_one(db: Database, record: ItemRecord, index: _NearIndex,
-                     orgs: dict[str, int]) -> int | None:
+async def _store_one(db: Database, record: ItemRecord, index: _NearIndex) -> int | None:
     """One record in its own transaction; None when it is already stored."""
     try:
         async with db.session() as session, session.begin():
             row = _row(record, utcnow())
             statement = insert(_ITEM).returning(_ITEM.c.id)
             item_id = (await session.exec(statement, params=row)).scalar_one()
+            orgs = await _org_map(session, [record])
             cluster = index.match(record) or item_id
             await session.exec(_SET_CLUSTER, params={"item": item_id, "cluster": cluster})
-            await _write_details(session, [item_id], [record], orgs)
+            await _write_details(session, [item_id], [record], [row], [cluster], orgs)
     except IntegrityError:
         return None
     index.add(item_id, record.source_id, cluster, record.published_at, record.near_key)
     return item_id
 
 
-async def store_items(db: Database, records: Sequence[ItemRecord]) -> StoreResult:
+async def refresh_near_index(db: Database, now: datetime | None = None) -> None:
+    """Bring the near-duplicate index up to date with the store (items other processes
+    wrote). `store_items` does it on every call unless told not to: a poll over many
+    outlets does it once at its start instead (its own items are added as it stores them).
+    """
+    await _near_index(db).refresh(db, now or utcnow())
+
+
+async def store_items(db: Database, records: Sequence[ItemRecord], *,
+                      refresh: bool = True) -> StoreResult:
     """Store new records with their topic scores, organisations, index rows and clusters.
 
     Records go in batches of up to `BATCH`, each batch one transaction (a thread hop per
@@ -335,21 +371,23 @@ async def store_items(db: Database, records: Sequence[ItemRecord]) -> StoreResul
     with its dedup keys in one transaction, so a kill loses only uncommitted work, which
     the next poll fetches again. When a batch hits a known guid or URL (a concurrent or
     repeated poll), it is redone one transaction per item and the known ones count as
-    duplicates.
+    duplicates. The organisations the items name are created in the same transactions.
+    `refresh=False` skips bringing the near-duplicate index up to date first (the caller
+    did, see `refresh_near_index`).
     """
     distinct = _distinct(records)
     result = StoreResult(duplicate=len(records) - len(distinct))
     if not distinct:
         return result
     index = _near_index(db)
-    await index.refresh(db, utcnow())
-    orgs = await _org_map(db, distinct)
+    if refresh:
+        await index.refresh(db, utcnow())
     for start in range(0, len(distinct), BATCH):
         batch = distinct[start:start + BATCH]
         try:
-            ids = await _store_batch(db, batch, index, orgs)
+            ids = await _store_batch(db, batch, index)
         except IntegrityError:
-            stored = [await _store_one(db, record, index, orgs) for record in batch]
+            stored = [await _store_one(db, record, index) for record in batch]
             ids = [item_id for item_id in stored if item_id is not None]
         result.new += len(ids)
         result.duplicate += len(batch) - len(ids)

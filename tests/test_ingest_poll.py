@@ -107,6 +107,28 @@ async def test_same_story_from_two_outlets_is_one_cluster(
     assert len(others) == 2 and all(item_id == cluster for item_id, cluster in others)
 
 
+async def test_a_poll_clusters_with_what_another_process_stored_meanwhile(
+        db: Database, outlets: OutletServer) -> None:
+    a = await add(db, outlets.serve("/a.xml", "cluster_a.xml"), "Outlet A")
+    b = await add(db, outlets.serve("/b.xml", "cluster_b.xml"), "Outlet B")
+    c = await add(db, outlets.serve("/c.xml", "rss2_ru.xml"), "Outlet C")
+    other_process = Database(db.engine.url.render_as_string(hide_password=False))
+    try:
+        async with Fetcher() as fetcher:
+            poller = Poller(db, fetcher, classifier, clock=lambda: NOW)
+            await poller.poll_all([c])  # this process's near index is up to date now ...
+            await Poller(other_process, fetcher, classifier, clock=lambda: NOW).poll_all([b])
+            await poller.poll_all([a])  # ... and must learn of B's items before storing A's
+    finally:
+        await other_process.dispose()
+    clusters = {r.title: (r.id, r.cluster_id) for r in
+                await rows(db, select(Item.id, Item.title, Item.cluster_id))}
+    first = clusters["Китай построит в Казахстане ветровую электростанцию на 1 ГВт"]
+    second = clusters["Казахстан и Китай подписали соглашение о строительстве ветровой "
+                      "электростанции мощностью 1 ГВт"]
+    assert first[1] == first[0] and second[1] == first[0]
+
+
 async def test_failing_outlet_backs_off_to_six_hours_and_recovers(
         db: Database, outlets: OutletServer) -> None:
     source = await add(db, outlets.serve("/feed.xml", status=500), interval=900)

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.db import Database
 from storage.items import ItemRecord, TopicScore, store_items
@@ -130,3 +130,35 @@ async def test_two_outlets_wording_one_story_differently_share_a_cluster(db: Dat
         clusters = dict((await session.exec(select(Item.id, Item.cluster_id))).all())
     assert clusters[second.new_ids[0]] == first.new_ids[0]
     assert clusters[third.new_ids[0]] == third.new_ids[0]
+
+
+async def test_organisations_are_created_with_the_items_naming_them(db: Database) -> None:
+    source = await outlet(db, "a")
+    await store_items(db, [record(source, 1)])
+    # the batch fails on the known item and is redone item by item: the known item's new
+    # organisation is rolled back with it, the new item's is kept
+    result = await store_items(db, [record(source, 1, orgs={"ghost-holding": 1}),
+                                    record(source, 2, orgs={"samruk-energy": 3})])
+    assert (result.new, result.duplicate) == (1, 1)
+    async with db.session() as session:
+        keys = set((await session.exec(select(Organization.key))).all())
+        mentions = (await session.exec(select(ItemOrg.mentions).where(
+            ItemOrg.item_id == result.new_ids[0]))).all()
+    assert "samruk-energy" in keys and "ghost-holding" not in keys
+    assert mentions == [3]
+
+
+async def test_concurrent_polls_naming_one_new_organisation_create_it_once(
+        db: Database) -> None:
+    a, b, c = [await outlet(db, name) for name in "abc"]
+    results = await asyncio.gather(*(
+        store_items(db, [record(source, n, orgs={"kegoc": 1, f"only-{source}": 1})
+                         for n in range(5)])
+        for source in (a, b, c)))
+    assert [r.new for r in results] == [5, 5, 5]
+    async with db.session() as session:
+        named = (await session.exec(select(func.count()).select_from(ItemOrg).join(
+            Organization).where(Organization.key == "kegoc"))).one()
+        orgs = (await session.exec(select(func.count()).select_from(Organization).where(
+            col(Organization.key).in_(["kegoc", f"only-{a}", f"only-{b}", f"only-{c}"])))).one()
+    assert (named, orgs) == (15, 4)
