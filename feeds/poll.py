@@ -187,12 +187,18 @@ class Poller:
         if not sources:
             return PollSummary()
         # once per poll, not per outlet: what other processes stored since the last poll
-        await refresh_near_index(self.db, self.clock())
+        # (if that fails, each outlet's store tries again and fails on its own, as before)
+        try:
+            await refresh_near_index(self.db, self.clock())
+            refreshed = True
+        except Exception:
+            log.exception("refreshing the near-duplicate index failed")
+            refreshed = False
 
         async def one(source: Source) -> SourceOutcome:
             if spread:
                 await asyncio.sleep(self.rng.uniform(0, spread))
-            outcome = await self.poll_source(source)
+            outcome = await self.poll_source(source, index_fresh=refreshed)
             if progress:
                 progress(outcome)
             return outcome
@@ -202,15 +208,18 @@ class Poller:
     def _jittered(self, delay: timedelta) -> timedelta:
         return delay * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
 
-    async def poll_source(self, source: Source) -> SourceOutcome:
-        """Poll one outlet and record the outcome on its row; never raises for a bad feed."""
+    async def poll_source(self, source: Source, *, index_fresh: bool = False) -> SourceOutcome:
+        """Poll one outlet and record the outcome on its row; never raises for a bad feed.
+
+        `index_fresh`: the near-duplicate index was just refreshed (by the poll this is
+        part of), so storing the items need not do it again."""
         assert source.id is not None
         started = self.clock()
         try:
             result = await self.fetcher.fetch(
                 source.url, etag=source.etag, last_modified=source.last_modified,
                 allow_private=source.added_by is None or self.allow_private_added)
-            outcome = await self._ingest(source, result, started)
+            outcome = await self._ingest(source, result, started, index_fresh)
         except (FetchError, FeedError) as error:
             return await self._failed(source, started, error.message,
                                       getattr(error, "retry_after", None))
@@ -231,8 +240,8 @@ class Poller:
                                  last_modified=last_modified, new_items=outcome.new)
         return outcome
 
-    async def _ingest(self, source: Source, result: FetchResult,
-                      fetched_at: datetime) -> SourceOutcome:
+    async def _ingest(self, source: Source, result: FetchResult, fetched_at: datetime,
+                      index_fresh: bool) -> SourceOutcome:
         assert source.id is not None
         outcome = SourceOutcome(source.id, source.name, ok=True)
         if result.not_modified:
@@ -253,7 +262,7 @@ class Poller:
         classifier = self.classifier_provider()
         records = await asyncio.to_thread(_records, source, fresh, classifier, fetched_at)
         async with self._db_slots:
-            stored = await store_items(self.db, records, refresh=False)
+            stored = await store_items(self.db, records, refresh=not index_fresh)
         outcome.new = stored.new
         outcome.duplicate += stored.duplicate
         return outcome

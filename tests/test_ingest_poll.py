@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from outlets import OutletServer, classifier, closed_port_url, outlets_fixture  # noqa: F401
 from sqlalchemy import func
 from sqlmodel import select
@@ -107,8 +108,15 @@ async def test_same_story_from_two_outlets_is_one_cluster(
     assert len(others) == 2 and all(item_id == cluster for item_id, cluster in others)
 
 
+@pytest.mark.parametrize("refresh_fails", [False, True])
 async def test_a_poll_clusters_with_what_another_process_stored_meanwhile(
-        db: Database, outlets: OutletServer) -> None:
+        db: Database, outlets: OutletServer, monkeypatch: pytest.MonkeyPatch,
+        refresh_fails: bool) -> None:
+    if refresh_fails:  # the poll's one refresh fails: each outlet's store refreshes instead
+        async def broken(*_args: object) -> None:
+            raise OSError("store unreachable for a moment")
+
+        monkeypatch.setattr("feeds.poll.refresh_near_index", broken)
     a = await add(db, outlets.serve("/a.xml", "cluster_a.xml"), "Outlet A")
     b = await add(db, outlets.serve("/b.xml", "cluster_b.xml"), "Outlet B")
     c = await add(db, outlets.serve("/c.xml", "rss2_ru.xml"), "Outlet C")
