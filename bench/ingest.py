@@ -39,7 +39,7 @@ from outlets import OutletServer, rss  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from feeds import Fetcher, FetchLimits, Poller  # noqa: E402
+from feeds import Fetcher, FetchLimits, Poller, settle_startup_heap  # noqa: E402
 from feeds.poll import parse_items  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import ItemTopic, Source  # noqa: E402
@@ -151,6 +151,7 @@ async def bench(args: argparse.Namespace, url: str, port: int, pool: Executor | 
                                lang=lang_of(outlet)))
         await session.commit()
     classifier = load_classifier(ROOT / "seeds", ner=not args.no_ner)
+    settle_startup_heap()  # where `newsbot run` and `newsbot fetch --once` do it
     classifier.classify("Прогрев", "Казахстан и ШОС: зелёная энергетика", "ru")
     # every outlet is 127.0.0.1 here: the per-host limit (politeness towards one real site)
     # would serialise them all, so it is raised to the global limit

@@ -111,7 +111,7 @@ async def run(settings: Settings, *, handle_signals: bool = True) -> None:
     """Start everything (schema upgrade, topics, outlets, gazetteer, scheduler) and serve
     updates until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
     from bot.scheduler import Jobs, create_scheduler
-    from feeds import Fetcher, Poller, sync_sources
+    from feeds import Fetcher, Poller, settle_startup_heap, sync_sources
     from storage.orgs import sync_gazetteer
     from topics import TopicService, load_gazetteer
 
@@ -124,6 +124,7 @@ async def run(settings: Settings, *, handle_signals: bool = True) -> None:
         async with db.session() as session:
             await sync_gazetteer(session, load_gazetteer(settings.seeds_dir).entries)
             await session.commit()
+        settle_startup_heap()
         async with Fetcher() as fetcher:
             bot = create_bot(settings)
             dp = create_dispatcher(db=db, settings=settings, topic_service=topic_service,

@@ -5,7 +5,7 @@ Other packages import only these names.
 
 from feeds.fetch import Fetcher, FetchError, FetchLimits, FetchResult
 from feeds.parse import FeedError, ParsedFeed, parse_feed
-from feeds.poll import Poller, PollSummary, SourceOutcome, backoff_delay
+from feeds.poll import Poller, PollSummary, SourceOutcome, backoff_delay, settle_startup_heap
 from feeds.sources import SourceError, add_source, load_sources_file, sync_sources
 from storage.sources import (
     failing_sources,
@@ -35,5 +35,6 @@ __all__ = [
     "parse_feed",
     "remove_source",
     "set_source_enabled",
+    "settle_startup_heap",
     "sync_sources",
 ]

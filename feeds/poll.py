@@ -8,6 +8,7 @@ and the next poll (validators not yet updated) refetches and skips what is alrea
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -85,6 +86,15 @@ class PollSummary:
     @property
     def not_modified(self) -> int:
         return sum(1 for o in self.outcomes if o.not_modified)
+
+
+def settle_startup_heap() -> None:
+    """Call once the process has loaded what it keeps for its whole life (modules, the
+    classifier, word lists): collects the start-up garbage, then exempts what is left from
+    the cyclic GC, whose full collections otherwise re-scan all of it several times per big
+    poll (0.3-0.5 s of a 10,000-item first pass)."""
+    gc.collect()
+    gc.freeze()
 
 
 def backoff_delay(interval: float, failures: int, cap: timedelta = MAX_BACKOFF) -> timedelta:

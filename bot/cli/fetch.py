@@ -14,7 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import Settings, get_settings
-from feeds import Fetcher, Poller, PollSummary, SourceOutcome, list_sources, load_sources_file
+from feeds import (
+    Fetcher,
+    Poller,
+    PollSummary,
+    SourceOutcome,
+    list_sources,
+    load_sources_file,
+    settle_startup_heap,
+)
 from storage.db import Database
 from storage.models import Source
 from storage.orgs import sync_gazetteer
@@ -61,6 +69,7 @@ async def fetch_once(settings: Settings, sources_file: Path | None, console: Con
         if not outlets:
             console.print("No enabled outlets to poll.")
             return 0
+        settle_startup_heap()
         async with Fetcher() as fetcher:
             poller = Poller(db, fetcher, lambda: topic_service.classifier)
             summary = await _poll_with_progress(poller, outlets, console)
