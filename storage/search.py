@@ -103,7 +103,8 @@ _PG_UPSERT = sa.text(
     " || setweight(to_tsvector('simple', :tags), 'D'))"
     " ON CONFLICT (item_id) DO UPDATE SET tsv = excluded.tsv"
 )
-# tags are the only terms of weight D: replacing them leaves the words as they are
+# tags have a column of their own in FTS5 and are the only terms of weight D on PostgreSQL:
+# replacing them leaves the words as they are
 _FTS5_SET_TAGS = sa.text("UPDATE item_fts SET tags = :tags WHERE rowid = :id")
 _PG_SET_TAGS = sa.text(
     "UPDATE item_search SET tsv = ts_filter(tsv, '{a,b}')"
@@ -128,7 +129,7 @@ def write_tags_sql(dialect: str) -> sa.TextClause:
     return _FTS5_SET_TAGS if dialect == "sqlite" else _PG_SET_TAGS
 
 
-async def _tag_sources(
+async def _tag_inputs(
     session: AsyncSession, item_ids: Collection[int]
 ) -> dict[int, tuple[str, int, list[str]]]:
     """Language, outlet and on-topic topics of stored items, as the session sees them."""
@@ -156,7 +157,7 @@ async def index_items(session: AsyncSession, items: Sequence[Item]) -> None:
     texts = {item.id: (item.title, item.text) for item in items if item.id is not None}
     if not texts:
         return
-    stored = await _tag_sources(session, texts)
+    stored = await _tag_inputs(session, texts)
     rows = [index_row(item_id, *texts[item_id], *tags) for item_id, tags in stored.items()]
     for statement in write_index_sql(session.bind.dialect.name) if rows else ():
         await session.exec(statement, params=rows)
@@ -166,7 +167,7 @@ async def refresh_tags(session: AsyncSession, item_ids: Collection[int]) -> None
     """Rewrite the tags of indexed items after their topic scores changed (no commit)."""
     if not item_ids:
         return
-    stored = await _tag_sources(session, item_ids)
+    stored = await _tag_inputs(session, item_ids)
     rows = [{"id": item_id, "tags": tags_text(*tags)} for item_id, tags in stored.items()]
     if rows:
         await session.exec(write_tags_sql(session.bind.dialect.name), params=rows)
@@ -223,11 +224,13 @@ async def search(
     now = now or datetime.now(UTC)
     async with db.session() as session:
         query = parse(query_text, now=now, synonyms=await alias_synonyms(session))
-        if not query.searchable or query.contradictory:
+        if not query.searchable:
             return SearchPage(0, [], query.hint)
         source_ids = await _source_ids(session, query.source) if query.source else None
         if source_ids == []:
             return SearchPage(0, [], "unknown_source")
+        if query.contradictory:
+            return SearchPage(0, [], query.hint)
         candidates, total, partial = await _match(session, query, source_ids)
         ranked = _rank(candidates, now)
         start = max(page - 1, 0) * per_page
@@ -350,13 +353,16 @@ class _Sql:
             self.params["match"] = fts5_expression(query, tags)
         else:
             self.id = self.key = "s.item_id"
-            self.rel = "ts_rank(s.tsv, to_tsquery('simple', :match))"
+            # ranked by the words only: tags sit at the end of the text, and ts_rank would
+            # score the distance between them and the words
+            self.rel = "ts_rank(s.tsv, to_tsquery('simple', :words))"
             # `+ 0`: never walk the primary key backwards testing every row (the planner's
             # guess for a rare word, which then reads the whole table); collect the GIN
             # matches and sort them instead (the id floors keep that set small)
             self.order = "s.item_id + 0 DESC"
             self.clauses.insert(0, "s.tsv @@ to_tsquery('simple', :match)")
             self.params["match"] = tsquery_expression(query, tags)
+            self.params["words"] = tsquery_expression(query)
         if min_id is not None:
             self.clauses.append(f"{self.id} >= :min_id")
             self.params["min_id"] = min_id

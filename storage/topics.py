@@ -186,6 +186,10 @@ async def replace_scores(db: Database, batch: Sequence[ItemScores]) -> None:
         return
     ids = [entry.item_id for entry in batch]
     async with db.session() as session, session.begin():
+        was_on = {(item_id, topic_id) for item_id, topic_id in await session.exec(
+            sa.select(ItemTopic.item_id, ItemTopic.topic_id)
+            .where(ItemTopic.item_id.in_(ids), ItemTopic.on_topic)
+        )}
         await session.exec(sa.delete(ItemTopic).where(ItemTopic.item_id.in_(ids)))
         await session.exec(sa.delete(ItemOrg).where(ItemOrg.item_id.in_(ids)))
         names = {k: v for entry in batch for k, v in entry.org_names.items()}
@@ -209,4 +213,6 @@ async def replace_scores(db: Database, batch: Sequence[ItemScores]) -> None:
                 for (item_id, org_id), count in org_rows.items()
             ])
         await session.exec(sa.update(Item).where(Item.id.in_(ids)).values(scored_at=utcnow()))
-        await refresh_tags(session, ids)
+        # the index row is rewritten only where the topics an item is on changed
+        now_on = {(e.item_id, tid) for e in batch for tid, _, on, _ in e.topics if on}
+        await refresh_tags(session, {item_id for item_id, _ in was_on ^ now_on})

@@ -126,6 +126,21 @@ async def test_topic_filter_follows_rescoring(db: Database) -> None:
     assert await titles(db, "жанатас") == ["Ветропарк в Жанатасе"]  # and so are the words
 
 
+async def test_filters_do_not_change_the_ranking(db: Database) -> None:
+    """Tags are matched, never ranked: PostgreSQL's ts_rank would otherwise score how far
+    the words stand from the tags at the end of the text."""
+    filler = " ".join(["Погода в регионе остаётся тёплой."] * 20)
+    await add_items(
+        db,
+        {"title": "Ветер над степью", "text": filler, "topics": {"green": 0.9}},
+        {"title": "Степь", "text": filler + " Подул ветер", "topics": {"green": 0.9}},
+    )
+    expected = ["Ветер над степью", "Степь"]  # the title match first
+    assert await titles(db, "ветер") == expected
+    assert await titles(db, "ветер topic:green") == expected
+    assert await titles(db, "ветер lang:ru source:kursiv") == expected
+
+
 async def test_migration_0006_tags_items_stored_before_it(db: Database) -> None:
     await add_items(db, {"title": "Ветропарк в Жанатасе", "topics": {"green": 0.9}})
     await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0005")

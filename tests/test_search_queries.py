@@ -85,6 +85,15 @@ def test_queries_that_exclude_what_they_require_match_nothing(text: str,
     assert parse(text).contradictory is contradictory
 
 
-async def test_a_contradictory_query_answers_with_an_empty_page(store: Database) -> None:
+async def test_a_contradictory_query_answers_without_searching(store: Database,
+                                                               monkeypatch) -> None:
+    import storage.search
+
+    async def no_search(*args: object) -> None:
+        raise AssertionError("a query that excludes what it requires was sent")
+
+    monkeypatch.setattr(storage.search, "_match", no_search)
     page = await search(store, "энергия -энергии", now=NOW)
     assert (page.total, page.hits) == (0, [])
+    page = await search(store, "энергия -энергии source:nowhere", now=NOW)
+    assert page.query_hint == "unknown_source"
