@@ -109,7 +109,7 @@ def _key_form(word: str) -> tuple[str, float] | None:
 
 def near_key(title: str, text: str) -> str:
     """The rarest word forms of the title and lead, sorted: two outlets' wordings of one
-    story share most of them (compare with `near_similarity`)."""
+    story share most of them (compared by `storage.items.near_similarity`)."""
     words = tokenize(title) + tokenize(text[:LEAD_WORDS * 20])[:LEAD_WORDS]
     forms: dict[str, float] = {}
     for word in words:
@@ -118,13 +118,6 @@ def near_key(title: str, text: str) -> str:
             forms[found[0]] = found[1]
     rarest = sorted(forms, key=lambda form: (forms[form], form))[:NEAR_KEY_SIZE]
     return " ".join(sorted(rarest))
-
-
-def near_similarity(a: set[str], b: set[str]) -> float:
-    """Overlap of two near keys relative to the smaller one (0..1)."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
 
 
 def content_hash(title: str, text: str) -> str:

@@ -190,10 +190,9 @@ class _NearIndex:
                 continue
             if abs(other.published_at - record.published_at) > CLUSTER_WINDOW:
                 continue
-            common = len(forms & other.forms)
-            if common < MIN_SHARED:
+            if len(forms & other.forms) < MIN_SHARED:
                 continue
-            overlap = common / min(len(forms), len(other.forms))  # near_similarity's
+            overlap = near_similarity(forms, other.forms)
             if overlap >= MIN_OVERLAP and (best is None or (overlap, -item_id) > best[:2]):
                 best = (overlap, -item_id, other.cluster_id)
         return best[2] if best else None

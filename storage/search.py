@@ -344,15 +344,16 @@ class _Sql:
         tags = _tags(query, source_ids)
         if not indexed:
             self.id, self.key, self.order = "i.id", "i.published_at", "i.published_at DESC"
-            self.rel = "0.0"
+            self.rel, self.source = "0.0", "item AS i"
         elif dialect == "sqlite":
             self.id = self.key = "item_fts.rowid"
-            self.order = "item_fts.rowid DESC"
+            self.order, self.source = "item_fts.rowid DESC", "item_fts"
             self.rel = "-bm25(item_fts, 4.0, 1.0, 0.0)"
             self.clauses.insert(0, "item_fts MATCH :match")
             self.params["match"] = fts5_expression(query, tags)
         else:
             self.id = self.key = "s.item_id"
+            self.source = "item_search AS s"
             # ranked by the words only: tags sit at the end of the text, and ts_rank would
             # score the distance between them and the words
             self.rel = "ts_rank(s.tsv, to_tsquery('simple', :words))"
@@ -367,11 +368,8 @@ class _Sql:
             self.clauses.append(f"{self.id} >= :min_id")
             self.params["min_id"] = min_id
         self.epoch = _EPOCH.get(dialect, _EPOCH["postgresql"])
-        self.source = {"sqlite": "item_fts", "postgresql": "item_search AS s"}.get(dialect)
-        if not indexed:
-            self.source = "item AS i"
-        elif any(clause.startswith("i.") for clause in self.clauses):
-            self.source += f" JOIN item AS i ON i.id = {self.id}"
+        if indexed and any(clause.startswith("i.") for clause in self.clauses):
+            self.source += f" JOIN item AS i ON i.id = {self.id}"  # since: reads the item
 
     def candidates(self) -> sa.TextClause:
         """The newest :cap of the newest :count_cap matches with what ranking needs, and how
